@@ -1,0 +1,3 @@
+"""
+twisted_ws: WebSocket for Twisted, every protocol version behind one API.
+"""

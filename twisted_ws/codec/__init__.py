@@ -1,0 +1,3 @@
+"""
+A sans-I/O WebSocket codec.
+"""
