@@ -1,3 +1,88 @@
 """
-A sans-I/O WebSocket codec.
+A sans-I/O WebSocket codec for every version of the protocol that clients
+have spoken: hixie-75, hixie-76 (hybi-00), hybi-07, hybi-08 (and -10) and
+RFC 6455, server and client side.
+
+Bytes go in (C{receiveData}), events come out, and the bytes to send
+accumulate until C{dataToSend()}.  The codec does no I/O, reads no clock,
+and imports nothing from Twisted, so a server or client on any event loop,
+or on plain sockets, can be built on it::
+
+    conn = ServerConnection(Options())
+    for event in conn.receiveData(sock.recv(65536)):
+        if isinstance(event, RequestReceived):
+            conn.accept()
+        elif isinstance(event, TextMessage):
+            conn.sendText(event.data)
+    sock.sendall(conn.dataToSend())
 """
+
+from ._connection import ClientConnection, Connection, PreparedMessage, ServerConnection
+from ._errors import (
+    HandshakeError,
+    InvalidAccept,
+    InvalidChallenge,
+    InvalidHeader,
+    InvalidStatus,
+    LocalProtocolError,
+    NegotiationError,
+    PeerError,
+    WebSocketError,
+)
+from ._events import (
+    BinaryMessage,
+    CloseReceived,
+    ConnectionOpened,
+    Event,
+    HandshakeFailed,
+    Ping,
+    Pong,
+    ProtocolError,
+    RequestReceived,
+    TextMessage,
+)
+from ._extensions import Extension, ExtensionFactory, formatExtension, parseExtensions
+from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76KeyNumber
+from ._hybi import isValidCloseCode
+from ._mask import mask
+from ._options import CloseCode, Options, State, Version
+
+__all__ = [
+    "BinaryMessage",
+    "ClientConnection",
+    "CloseCode",
+    "CloseReceived",
+    "Connection",
+    "ConnectionOpened",
+    "Event",
+    "Extension",
+    "ExtensionFactory",
+    "HandshakeError",
+    "HandshakeFailed",
+    "HandshakeRequest",
+    "InvalidAccept",
+    "InvalidChallenge",
+    "InvalidHeader",
+    "InvalidStatus",
+    "LocalProtocolError",
+    "NegotiationError",
+    "Options",
+    "PeerError",
+    "Ping",
+    "Pong",
+    "PreparedMessage",
+    "ProtocolError",
+    "RequestReceived",
+    "ServerConnection",
+    "State",
+    "TextMessage",
+    "Version",
+    "WebSocketError",
+    "acceptKey",
+    "formatExtension",
+    "hixie76Challenge",
+    "hixie76KeyNumber",
+    "isValidCloseCode",
+    "mask",
+    "parseExtensions",
+]

@@ -1,0 +1,228 @@
+"""
+The events that a connection's C{receiveData} returns.
+
+Events are small immutable records.  They are plain classes with
+C{__slots__} rather than frozen dataclasses because two of them are created
+for every message on the hot path, and a frozen dataclass costs about twice
+as much to build.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._errors import PeerError
+    from ._extensions import Extension
+    from ._handshake import HandshakeRequest
+    from ._options import Version
+
+__all__ = [
+    "Event",
+    "RequestReceived",
+    "ConnectionOpened",
+    "HandshakeFailed",
+    "TextMessage",
+    "BinaryMessage",
+    "Ping",
+    "Pong",
+    "CloseReceived",
+    "ProtocolError",
+]
+
+
+class Event:
+    """
+    Base class of the codec's events: equality and C{repr} by fields, and no
+    assignment after construction.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((type(self),) + tuple(_hashable(getattr(self, n)) for n in self.__slots__))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} events are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} events are immutable")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+_set = object.__setattr__
+
+
+class RequestReceived(Event):
+    """
+    Server side: a complete and valid opening request arrived.  The caller
+    answers it with C{conn.accept(...)} or C{conn.reject(...)}.
+
+    @ivar request: the L{HandshakeRequest}.
+    """
+
+    __slots__ = ("request",)
+    request: HandshakeRequest
+
+    def __init__(self, request: HandshakeRequest) -> None:
+        _set(self, "request", request)
+
+
+class ConnectionOpened(Event):
+    """
+    Client side: the server accepted the opening handshake.
+
+    @ivar version: the protocol L{Version} spoken.
+    @ivar subprotocol: the subprotocol the server chose, or L{None}.
+    @ivar extensions: the negotiated extensions, as a tuple.
+    @ivar headers: the response's headers as (name, value) pairs.
+    """
+
+    __slots__ = ("version", "subprotocol", "extensions", "headers")
+    version: Version
+    subprotocol: str | None
+    extensions: tuple[Extension, ...]
+    headers: list[tuple[str, str]]
+
+    def __init__(
+        self,
+        version: Version,
+        subprotocol: str | None,
+        extensions: tuple[Extension, ...],
+        headers: list[tuple[str, str]],
+    ) -> None:
+        _set(self, "version", version)
+        _set(self, "subprotocol", subprotocol)
+        _set(self, "extensions", extensions)
+        _set(self, "headers", headers)
+
+
+class HandshakeFailed(Event):
+    """
+    The opening handshake failed.  On a server, an HTTP error response is
+    queued in C{dataToSend()}; on a client, the server's answer was not
+    acceptable.  Either way the caller closes the TCP connection.
+
+    @ivar status: the HTTP status sent (server) or received (client; L{None}
+        when the response was malformed).
+    @ivar reason: what was wrong, readable.
+    @ivar error: the L{PeerError} describing it.
+    """
+
+    __slots__ = ("status", "reason", "error")
+    status: int | None
+    reason: str
+    error: PeerError
+
+    def __init__(self, status: int | None, reason: str, error: PeerError) -> None:
+        _set(self, "status", status)
+        _set(self, "reason", reason)
+        _set(self, "error", error)
+
+
+class TextMessage(Event):
+    """
+    A complete text message.
+
+    @ivar data: the message, decoded from UTF-8.
+    """
+
+    __slots__ = ("data",)
+    data: str
+
+    def __init__(self, data: str) -> None:
+        _set(self, "data", data)
+
+
+class BinaryMessage(Event):
+    """
+    A complete binary message.
+
+    @ivar data: the message's bytes.
+    """
+
+    __slots__ = ("data",)
+    data: bytes
+
+    def __init__(self, data: bytes) -> None:
+        _set(self, "data", data)
+
+
+class Ping(Event):
+    """
+    A ping arrived.  With C{Options.autoPong} (the default) the pong answering
+    it is already queued.
+
+    @ivar data: the ping's application data.
+    """
+
+    __slots__ = ("data",)
+    data: bytes
+
+    def __init__(self, data: bytes) -> None:
+        _set(self, "data", data)
+
+
+class Pong(Event):
+    """
+    A pong arrived.
+
+    @ivar data: the pong's application data.
+    """
+
+    __slots__ = ("data",)
+    data: bytes
+
+    def __init__(self, data: bytes) -> None:
+        _set(self, "data", data)
+
+
+class CloseReceived(Event):
+    """
+    The peer sent a close frame (or, on hixie-76, its closing handshake).
+    The reply, if one is due, is already queued.
+
+    @ivar code: the close code (1005 when the frame carried none).
+    @ivar reason: the close reason.
+    """
+
+    __slots__ = ("code", "reason")
+    code: int
+    reason: str
+
+    def __init__(self, code: int, reason: str) -> None:
+        _set(self, "code", code)
+        _set(self, "reason", reason)
+
+
+class ProtocolError(Event):
+    """
+    The peer broke the protocol and the connection failed: a close frame
+    with C{code} is queued (where the version has close frames) and the
+    caller should close the TCP connection once it is written.
+
+    @ivar code: the close code sent, such as 1002, 1007 or 1009.
+    @ivar reason: what was wrong, readable.
+    """
+
+    __slots__ = ("code", "reason")
+    code: int
+    reason: str
+
+    def __init__(self, code: int, reason: str) -> None:
+        _set(self, "code", code)
+        _set(self, "reason", reason)

@@ -1,0 +1,181 @@
+"""
+The extension interface through which per-message extensions (such as
+permessage-deflate, RFC 7692) plug into the RFC 6455 framing.
+
+An extension is negotiated by an L{ExtensionFactory} and then owns some RSV
+bits.  The framing calls it once per message to encode, and chunk by chunk
+to decode, so that a decompressing extension can enforce the message size
+limit on its output before buffering it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["Extension", "ExtensionFactory", "parseExtensions", "formatExtension"]
+
+
+class Extension(Protocol):
+    """
+    A negotiated extension on one connection.
+
+    @ivar name: the extension token, as in C{Sec-WebSocket-Extensions}.
+    @ivar rsvBits: the RSV bits this extension may set on the first frame of
+        a message (0x40 for RSV1).
+    """
+
+    name: str
+    rsvBits: int
+
+    def encodeMessage(self, payload: bytes, isText: bool) -> tuple[int, bytes]:
+        """
+        Encode a whole outgoing message.
+
+        @return: the RSV bits to set on its first frame and the payload to
+            send.
+        """
+
+    def decodeChunk(self, data: bytes, rsv: int, limit: int) -> bytes:
+        """
+        Decode a piece of an incoming message whose first frame carried the
+        RSV bits C{rsv}.
+
+        @param limit: the most bytes that may be returned; an extension that
+            would produce more raises L{PeerError} with close code 1009.
+        @raise PeerError: the data cannot be decoded (close code 1007).
+        """
+
+    def decodeEnd(self, rsv: int, limit: int) -> bytes:
+        """
+        The incoming message whose first frame carried C{rsv} is complete;
+        return any remaining decoded bytes (at most C{limit}).
+        """
+
+    def responseParams(self) -> str:
+        """
+        Server side: the value this extension contributes to the response's
+        C{Sec-WebSocket-Extensions} header.
+        """
+
+
+class ExtensionFactory(Protocol):
+    """
+    Negotiates one kind of extension.
+
+    @ivar name: the extension token this factory handles.
+    """
+
+    name: str
+
+    def acceptOffer(self, offers: list[dict[str, str | None]]) -> Extension | None:
+        """
+        Server side: choose among the client's offers of this extension (each
+        a dict of its parameters, in the client's order of preference).
+
+        @return: the negotiated extension, or L{None} to decline them all.
+        @raise ValueError: an offer is malformed (the handshake fails with
+            400).
+        """
+
+    def offer(self) -> str:
+        """
+        Client side: the offer for C{Sec-WebSocket-Extensions}, such as
+        C{"permessage-deflate; client_max_window_bits"}.
+        """
+
+    def acceptResponse(self, params: dict[str, str | None]) -> Extension:
+        """
+        Client side: the server accepted the offer with these parameters.
+
+        @raise ValueError: the parameters are not acceptable; the handshake
+            fails with L{NegotiationError}.
+        """
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]]:
+    """
+    Parse C{Sec-WebSocket-Extensions} header values (RFC 6455 section 9.1)
+    into (name, parameters) pairs, in order.
+
+    @raise ValueError: a value does not follow the grammar.
+    """
+    result: list[tuple[str, dict[str, str | None]]] = []
+    for value in values:
+        for item in _splitOutsideQuotes(value, ","):
+            item = item.strip()
+            if not item:
+                continue
+            parts = _splitOutsideQuotes(item, ";")
+            name = parts[0].strip()
+            if not _isToken(name):
+                raise ValueError(f"invalid extension name {name!r}")
+            params: dict[str, str | None] = {}
+            for part in parts[1:]:
+                part = part.strip()
+                if not part:
+                    raise ValueError(f"empty parameter in extension {name!r}")
+                key, eq, raw = part.partition("=")
+                key = key.strip()
+                if not _isToken(key):
+                    raise ValueError(f"invalid parameter name {key!r} in extension {name!r}")
+                if key in params:
+                    raise ValueError(f"parameter {key!r} repeated in extension {name!r}")
+                if eq:
+                    val = _unquote(raw.strip())
+                    if not _isToken(val):
+                        raise ValueError(
+                            f"invalid value {raw.strip()!r} for {key!r} in extension {name!r}"
+                        )
+                    params[key] = val
+                else:
+                    params[key] = None
+            result.append((name, params))
+    return result
+
+
+def formatExtension(name: str, params: dict[str, str | None]) -> str:
+    """
+    Format one extension with its parameters for C{Sec-WebSocket-Extensions}.
+    """
+    parts = [name]
+    for key, value in params.items():
+        parts.append(key if value is None else f"{key}={value}")
+    return "; ".join(parts)
+
+
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def _isToken(value: str) -> bool:
+    return bool(value) and all(c in _TOKEN_CHARS for c in value)
+
+
+def _splitOutsideQuotes(value: str, sep: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    escaped = False
+    for c in value:
+        if escaped:
+            escaped = False
+        elif c == "\\" and quoted:
+            escaped = True
+        elif c == '"':
+            quoted = not quoted
+        elif c == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(c)
+    if quoted:
+        raise ValueError(f"unterminated quoted string in {value!r}")
+    parts.append("".join(current))
+    return parts

@@ -1,0 +1,187 @@
+"""
+Framing of hixie-75 and hixie-76 (hybi-00).
+
+Both drafts carry text only: a frame C{00 <UTF-8> FF}.  A frame type with
+its high bit set is followed by a length in base-128 digits and that many
+bytes, which are discarded, except that on hixie-76 the frame C{FF 00} is
+the closing handshake.  There are no control frames, no close codes and no
+binary messages.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import TYPE_CHECKING
+
+from ._errors import LocalProtocolError, PeerError
+from ._events import TextMessage
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from ._options import Options, Version
+
+__all__ = ["HixieFramer", "encodeHixieText"]
+
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+_CLOSE = b"\xff\x00"
+#: A length prefix longer than this many base-128 digits is refused.
+_MAX_LENGTH_DIGITS = 10
+
+
+def encodeHixieText(payload: bytes) -> bytes:
+    """
+    Frame UTF-8 C{payload} as a hixie text frame.
+    """
+    return b"\x00" + payload + b"\xff"
+
+
+class HixieFramer:
+    """
+    Reads and writes the frames of one hixie-75 or hixie-76 connection.
+    """
+
+    def __init__(self, conn: Connection, version: Version, options: Options) -> None:
+        from ._options import Version
+
+        self._conn = conn
+        self._out = conn._out
+        self._hasClosingHandshake = version is Version.HIXIE76
+        self._label = version.label
+        self._maxMessage = options.maxMessageSize
+        self._maxFrame = options.maxFrameSize
+        self._buf = b""
+        # Inside a text frame: its type byte (or -1 outside one), the parts
+        # decoded so far, their size, and the UTF-8 decoder.
+        self._frameType = -1
+        self._parts: list[str] = []
+        self._size = 0
+        self._decoder: codecs.IncrementalDecoder | None = None
+        # Bytes still to discard of a length-prefixed frame.
+        self._skip = 0
+        self.receiveDone = False
+        self.sendDone = False
+
+    def receive(self, data: bytes) -> list:
+        """
+        Parse C{data}; return the events it completes.
+        """
+        events: list = []
+        if self.receiveDone:
+            return events
+        try:
+            self._parse(data, events)
+        except PeerError as e:
+            self.receiveDone = True
+            self._conn._failConnection(e.closeCode or 1002, e.reason, events)
+        return events
+
+    def _parse(self, data: bytes, events: list) -> None:
+        if self._skip:
+            n = min(self._skip, len(data))
+            self._skip -= n
+            data = data[n:]
+        buf = self._buf + data if self._buf else data
+        self._buf = b""
+        end = len(buf)
+        pos = 0
+        while pos < end:
+            if self._frameType >= 0:
+                stop = buf.find(b"\xff", pos)
+                chunk = buf[pos : stop if stop >= 0 else end]
+                self._textData(chunk, final=stop >= 0)
+                if stop < 0:
+                    return
+                pos = stop + 1
+                if self._frameType == 0:
+                    events.append(TextMessage("".join(self._parts)))
+                self._frameType = -1
+                self._parts = []
+                self._size = 0
+                self._decoder = None
+                continue
+            frameType = buf[pos]
+            if not frameType & 0x80:
+                self._frameType = frameType
+                self._decoder = _Utf8Decoder() if frameType == 0 else None
+                pos += 1
+                continue
+            length = 0
+            i = pos + 1
+            while True:
+                if i >= end:
+                    if i - pos - 1 > _MAX_LENGTH_DIGITS:
+                        raise PeerError("frame length prefix is too long", 1002)
+                    self._buf = buf[pos:]
+                    return
+                b = buf[i]
+                i += 1
+                length = (length << 7) | (b & 0x7F)
+                if not b & 0x80:
+                    break
+                if i - pos - 1 > _MAX_LENGTH_DIGITS:
+                    raise PeerError("frame length prefix is too long", 1002)
+            if frameType == 0xFF and length == 0 and self._hasClosingHandshake:
+                self.receiveDone = True
+                self._conn._closeFrameReceived(1005, "", events)
+                return
+            if length > self._maxFrame:
+                raise PeerError(f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009)
+            if i + length > end:
+                self._skip = i + length - end
+                return
+            pos = i + length
+
+    def _textData(self, chunk: bytes, final: bool) -> None:
+        self._size += len(chunk)
+        if self._size > self._maxMessage:
+            raise PeerError(f"message of more than {self._maxMessage} bytes exceeds the limit", 1009)
+        decoder = self._decoder
+        if decoder is None:
+            return
+        try:
+            text = decoder.decode(chunk, final)
+        except UnicodeDecodeError as e:
+            raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
+        if text:
+            self._parts.append(text)
+
+    def sendText(self, text: str) -> None:
+        """
+        Queue a text message.
+        """
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        self._out.append(b"\x00" + text.encode("utf-8") + b"\xff")
+
+    def sendBinary(self, data: bytes) -> None:
+        """
+        Binary messages do not exist on hixie connections.
+        """
+        raise LocalProtocolError(f"{self._label} has no binary messages; send text instead")
+
+    def sendPing(self, data: bytes) -> None:
+        """
+        Pings do not exist on hixie connections.
+        """
+        raise LocalProtocolError(f"{self._label} has no ping frames")
+
+    def sendPong(self, data: bytes) -> None:
+        """
+        Pongs do not exist on hixie connections.
+        """
+        raise LocalProtocolError(f"{self._label} has no pong frames")
+
+    def sendClose(self, code: int | None, reason: str) -> None:
+        """
+        Queue hixie-76's closing handshake (hixie-75 has none: closing is
+        ending the TCP connection).
+        """
+        if self._hasClosingHandshake and not self.sendDone:
+            self._out.append(_CLOSE)
+        self.sendDone = True
+
+    def canSendPrepared(self) -> bool:
+        """
+        Hixie frames are the same for every connection.
+        """
+        return True

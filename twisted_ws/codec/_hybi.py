@@ -1,0 +1,470 @@
+"""
+Framing of hybi-07, hybi-08 and RFC 6455 (they share one wire format).
+
+The receive loop walks an offset through the received bytes instead of
+re-slicing the buffer for every frame, handles the common case (a whole,
+unfragmented text or binary frame) inline, and streams the payload of a
+frame that has not fully arrived chunk by chunk, unmasking and validating
+each chunk as it comes, so that a large frame is never copied more than once
+and invalid UTF-8 is caught as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ._errors import LocalProtocolError, PeerError
+from ._events import BinaryMessage, Ping, Pong, TextMessage
+from ._mask import mask, maskAt
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from ._extensions import Extension
+    from ._options import Options
+
+__all__ = ["HybiFramer", "isValidCloseCode", "encodeServerFrame"]
+
+_pack2 = struct.Struct("!BB").pack
+_pack4 = struct.Struct("!BBH").pack
+_pack10 = struct.Struct("!BBQ").pack
+_fromBytes = int.from_bytes
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+#: Payloads shorter than this are joined to their header before queueing.
+_JOIN_LIMIT = 4096
+
+
+def isValidCloseCode(code: int) -> bool:
+    """
+    Whether C{code} may appear in a close frame (RFC 6455 section 7.4 and the
+    IANA registry): 1000-1003, 1007-1014, and 3000-4999.
+    """
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def _header(b0: int, n: int, maskBit: int = 0) -> bytes:
+    if n < 126:
+        return _pack2(b0, n | maskBit)
+    if n < 65536:
+        return _pack4(b0, 126 | maskBit, n)
+    return _pack10(b0, 127 | maskBit, n)
+
+
+def encodeServerFrame(b0: int, payload: bytes) -> bytes:
+    """
+    Build one unmasked frame (as a server sends it) whose first byte is
+    C{b0} (FIN, RSV and opcode bits).
+    """
+    return _header(b0, len(payload)) + payload
+
+
+def encodeClosePayload(code: int | None, reason: str) -> bytes:
+    """
+    Build the payload of a close frame.
+
+    @raise LocalProtocolError: the code may not be sent, or the reason is too
+        long.
+    """
+    if code is None:
+        if reason:
+            raise LocalProtocolError("a close reason needs a close code")
+        return b""
+    if not isValidCloseCode(code):
+        raise LocalProtocolError(f"close code {code} may not be sent in a close frame")
+    raw = reason.encode("utf-8")
+    if len(raw) > 123:
+        raise LocalProtocolError(f"close reason is {len(raw)} bytes of UTF-8; at most 123 fit")
+    return struct.pack("!H", code) + raw
+
+
+class HybiFramer:
+    """
+    Reads and writes the frames of one hybi (7, 8 or 13) connection.
+
+    Peer errors found while parsing are raised internally as L{PeerError} and
+    turned into a failed connection by the owning L{Connection}.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        isClient: bool,
+        options: Options,
+        extensions: tuple[Extension, ...],
+        randomSource: Callable[[int], bytes],
+    ) -> None:
+        self._conn = conn
+        self._out = conn._out
+        self._isClient = isClient
+        self._expectMask = 0 if isClient else 0x80
+        self._maxFrame = options.maxFrameSize
+        self._maxMessage = options.maxMessageSize
+        self._fragmentSize = options.fragmentSize
+        self._autoPong = options.autoPong
+        self._extensions = extensions
+        allowed = 0
+        for ext in extensions:
+            allowed |= ext.rsvBits
+        self._allowedRsv = allowed
+        self._random = randomSource
+        self._maskPool = b""
+        self._buf = b""
+        # The message being received: its opcode (0 when none), RSV bits of its
+        # first frame, decoded parts, size so far, and UTF-8 decoder.
+        self._msgOpcode = 0
+        self._msgRsv = 0
+        self._msgParts: list = []
+        self._msgSize = 0
+        self._decoder: codecs.IncrementalDecoder | None = None
+        # The frame whose payload is still arriving (remaining > 0).
+        self._frameRemaining = 0
+        self._frameKey = b""
+        self._frameOffset = 0
+        self._frameFin = False
+        self.receiveDone = False
+        self.sendDone = False
+
+    # Receiving.
+
+    def receive(self, data: bytes) -> list:
+        """
+        Parse C{data}; return the events it completes.
+        """
+        events: list = []
+        if self.receiveDone:
+            return events
+        try:
+            if self._frameRemaining:
+                data = self._feedPartial(data, events)
+                if not data:
+                    return events
+            if self._buf:
+                data = self._buf + data
+                self._buf = b""
+            self._parse(data, events)
+        except PeerError as e:
+            self.receiveDone = True
+            self._conn._failConnection(e.closeCode or 1002, e.reason, events)
+        return events
+
+    def _parse(self, buf: bytes, events: list) -> None:
+        end = len(buf)
+        pos = 0
+        expectMask = self._expectMask
+        append = events.append
+        while end - pos >= 2:
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            if b1 & 0x80 != expectMask:
+                raise PeerError(
+                    "server sent a masked frame" if self._isClient else "client sent an unmasked frame",
+                    1002,
+                )
+            length = b1 & 0x7F
+            if length < 126:
+                hlen = 2
+            elif length == 126:
+                if end - pos < 4:
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                hlen = 4
+            else:
+                if end - pos < 10:
+                    break
+                length = _fromBytes(buf[pos + 2 : pos + 10], "big")
+                if length >> 63:
+                    raise PeerError("frame length has its most significant bit set", 1002)
+                hlen = 10
+            if expectMask:
+                hlen += 4
+            pstart = pos + hlen
+            if pstart > end:
+                break
+            pend = pstart + length
+            if (
+                (b0 == 0x82 or b0 == 0x81)
+                and pend <= end
+                and not self._msgOpcode
+                and length <= self._maxFrame
+                and length <= self._maxMessage
+            ):
+                # A whole unfragmented message without extension bits.
+                payload = buf[pstart:pend]
+                if expectMask:
+                    payload = mask(payload, buf[pstart - 4 : pstart])
+                pos = pend
+                if b0 == 0x82:
+                    append(BinaryMessage(payload))
+                else:
+                    try:
+                        text = payload.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
+                    append(TextMessage(text))
+                continue
+            opcode = b0 & 0x0F
+            self._checkHeader(b0, opcode, length)
+            key = buf[pstart - 4 : pstart] if expectMask else b""
+            if opcode >= 8:
+                if pend > end:
+                    break
+                payload = buf[pstart:pend]
+                if key:
+                    payload = mask(payload, key)
+                pos = pend
+                self._control(opcode, payload, events)
+                if self.receiveDone:
+                    return
+                continue
+            if opcode:
+                self._beginMessage(opcode, b0 & 0x70)
+            fin = bool(b0 & 0x80)
+            if pend > end:
+                # The payload is still arriving: consume what is here and
+                # stream the rest through _feedPartial.
+                self._frameRemaining = pend - end
+                self._frameKey = key
+                self._frameOffset = end - pstart
+                self._frameFin = fin
+                if end > pstart:
+                    chunk = buf[pstart:end]
+                    self._messageData(mask(chunk, key) if key else chunk)
+                return
+            if length:
+                chunk = buf[pstart:pend]
+                self._messageData(mask(chunk, key) if key else chunk)
+            pos = pend
+            if fin:
+                self._finishMessage(events)
+        if pos < end:
+            self._buf = buf[pos:]
+
+    def _feedPartial(self, data: bytes, events: list) -> bytes:
+        remaining = self._frameRemaining
+        if len(data) > remaining:
+            chunk, rest = data[:remaining], data[remaining:]
+        else:
+            chunk, rest = data, b""
+        key = self._frameKey
+        self._messageData(maskAt(chunk, key, self._frameOffset) if key else chunk)
+        self._frameOffset += len(chunk)
+        self._frameRemaining = remaining - len(chunk)
+        if not self._frameRemaining and self._frameFin:
+            self._finishMessage(events)
+        return rest
+
+    def _checkHeader(self, b0: int, opcode: int, length: int) -> None:
+        rsv = b0 & 0x70
+        if rsv & ~self._allowedRsv:
+            raise PeerError(f"RSV bits 0x{rsv:02x} set without a negotiated extension", 1002)
+        if opcode >= 8:
+            if opcode > OP_PONG:
+                raise PeerError(f"reserved control opcode 0x{opcode:x}", 1002)
+            if not b0 & 0x80:
+                raise PeerError("fragmented control frame", 1002)
+            if length > 125:
+                raise PeerError(f"control frame with a {length}-byte payload (at most 125)", 1002)
+            if rsv:
+                raise PeerError("RSV bits set on a control frame", 1002)
+            return
+        if opcode == OP_CONTINUATION:
+            if not self._msgOpcode:
+                raise PeerError("continuation frame with no message to continue", 1002)
+            if rsv:
+                raise PeerError("RSV bits set on a continuation frame", 1002)
+        elif opcode <= OP_BINARY:
+            if self._msgOpcode:
+                raise PeerError("new message started before the previous one finished", 1002)
+        else:
+            raise PeerError(f"reserved data opcode 0x{opcode:x}", 1002)
+        if length > self._maxFrame:
+            raise PeerError(
+                f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009
+            )
+        compressed = rsv if opcode else self._msgRsv
+        if not compressed and self._msgSize + length > self._maxMessage:
+            raise PeerError(
+                f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
+            )
+
+    def _beginMessage(self, opcode: int, rsv: int) -> None:
+        self._msgOpcode = opcode
+        self._msgRsv = rsv
+        self._msgSize = 0
+        self._msgParts = []
+        self._decoder = _Utf8Decoder() if opcode == OP_TEXT else None
+
+    def _messageData(self, chunk: bytes) -> None:
+        rsv = self._msgRsv
+        if rsv:
+            chunk = self._decodeExtensions(chunk, rsv, end=False)
+        self._msgSize += len(chunk)
+        if self._msgSize > self._maxMessage:
+            raise PeerError(f"message of more than {self._maxMessage} bytes exceeds the limit", 1009)
+        decoder = self._decoder
+        if decoder is not None:
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
+            if text:
+                self._msgParts.append(text)
+        elif chunk:
+            self._msgParts.append(chunk)
+
+    def _decodeExtensions(self, chunk: bytes, rsv: int, end: bool) -> bytes:
+        limit = self._maxMessage - self._msgSize
+        for ext in reversed(self._extensions):
+            if ext.rsvBits & rsv:
+                if end:
+                    chunk = chunk + ext.decodeEnd(rsv, limit - len(chunk))
+                else:
+                    chunk = ext.decodeChunk(chunk, rsv, limit)
+        return chunk
+
+    def _finishMessage(self, events: list) -> None:
+        if self._msgRsv:
+            tail = self._decodeExtensions(b"", self._msgRsv, end=True)
+            self._msgRsv = 0
+            if tail:
+                self._messageData(tail)
+        parts = self._msgParts
+        decoder = self._decoder
+        if decoder is not None:
+            try:
+                last = decoder.decode(b"", True)
+            except UnicodeDecodeError as e:
+                raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
+            if last:
+                parts.append(last)
+            events.append(TextMessage("".join(parts)))
+        else:
+            events.append(BinaryMessage(b"".join(parts)))
+        self._msgOpcode = 0
+        self._msgRsv = 0
+        self._msgSize = 0
+        self._msgParts = []
+        self._decoder = None
+
+    def _control(self, opcode: int, payload: bytes, events: list) -> None:
+        if opcode == OP_PING:
+            events.append(Ping(payload))
+            if self._autoPong and not self.sendDone:
+                self._sendFrame(0x80 | OP_PONG, payload)
+        elif opcode == OP_PONG:
+            events.append(Pong(payload))
+        else:
+            n = len(payload)
+            if n == 0:
+                code, reason = 1005, ""
+            elif n == 1:
+                raise PeerError("close frame with a 1-byte payload", 1002)
+            else:
+                code = (payload[0] << 8) | payload[1]
+                if not isValidCloseCode(code):
+                    raise PeerError(f"invalid close code {code}", 1002)
+                try:
+                    reason = payload[2:].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise PeerError("close reason is not valid UTF-8", 1007) from None
+            self.receiveDone = True
+            self._conn._closeFrameReceived(code, reason, events)
+
+    # Sending.
+
+    def _nextMask(self) -> bytes:
+        pool = self._maskPool
+        if len(pool) < 4:
+            pool = self._random(256)
+        self._maskPool = pool[4:]
+        return pool[:4]
+
+    def _sendFrame(self, b0: int, payload: bytes) -> None:
+        n = len(payload)
+        if self._isClient:
+            key = self._nextMask()
+            self._out.append(_header(b0, n, 0x80) + key + mask(payload, key))
+        elif n < _JOIN_LIMIT:
+            self._out.append(_header(b0, n) + payload)
+        else:
+            self._out.append(_header(b0, n))
+            self._out.append(payload)
+
+    def _sendMessage(self, opcode: int, payload: bytes, isText: bool) -> None:
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        rsv = 0
+        for ext in self._extensions:
+            bits, payload = ext.encodeMessage(payload, isText)
+            rsv |= bits
+        size = self._fragmentSize
+        if size is None or len(payload) <= size:
+            self._sendFrame(0x80 | rsv | opcode, payload)
+            return
+        view = memoryview(payload)
+        last = len(payload) - size
+        offset = 0
+        b0 = rsv | opcode
+        while offset < last:
+            self._sendFrame(b0, bytes(view[offset : offset + size]))
+            b0 = OP_CONTINUATION
+            offset += size
+        self._sendFrame(0x80 | b0, bytes(view[offset:]))
+
+    def sendText(self, text: str) -> None:
+        """
+        Queue a text message.
+        """
+        self._sendMessage(OP_TEXT, text.encode("utf-8"), True)
+
+    def sendBinary(self, data: bytes) -> None:
+        """
+        Queue a binary message.
+        """
+        self._sendMessage(OP_BINARY, bytes(data), False)
+
+    def _sendControl(self, opcode: int, data: bytes) -> None:
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a control frame after the connection started closing")
+        data = bytes(data)
+        if len(data) > 125:
+            raise LocalProtocolError(f"control frame payload of {len(data)} bytes; at most 125")
+        self._sendFrame(0x80 | opcode, data)
+
+    def sendPing(self, data: bytes) -> None:
+        """
+        Queue a ping.
+        """
+        self._sendControl(OP_PING, data)
+
+    def sendPong(self, data: bytes) -> None:
+        """
+        Queue a pong.
+        """
+        self._sendControl(OP_PONG, data)
+
+    def sendClose(self, code: int | None, reason: str) -> None:
+        """
+        Queue a close frame; nothing may be sent after it.
+        """
+        payload = encodeClosePayload(code, reason)
+        self._sendControl(OP_CLOSE, payload)
+        self.sendDone = True
+
+    def canSendPrepared(self) -> bool:
+        """
+        Whether a frame built once by L{encodeServerFrame} may be sent as it
+        is on this connection (server side, no message-transforming
+        extension, no fragmentation).
+        """
+        return not self._isClient and not self._extensions and self._fragmentSize is None

@@ -1,0 +1,80 @@
+"""
+Masking and unmasking of RFC 6455 frame payloads (section 5.3).
+
+Small payloads are XORed as one big integer; large ones are split into the
+four byte-strides, each translated through a 256-byte table for its mask
+byte, which runs at C speed with no per-byte Python loop.  When the optional
+C{wsaccel} package is installed its compiled routine is used for large
+payloads instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["mask", "maskAt", "accelerated"]
+
+_fromBytes = int.from_bytes
+_SMALL = 2048
+_tables: dict[int, bytes] = {}
+
+
+def _table(key: int) -> bytes:
+    table = _tables.get(key)
+    if table is None:
+        table = _tables[key] = bytes(i ^ key for i in range(256))
+    return table
+
+
+def _maskLarge(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
+    out = bytearray(data)
+    for i in range(4):
+        k = key[i]
+        if k:
+            out[i::4] = out[i::4].translate(_table(k))
+    return bytes(out)
+
+
+_largeImpl: Callable[[bytes, bytes], bytes] = _maskLarge
+accelerated = False
+try:  # pragma: no cover - depends on an optional package
+    from wsaccel.xormask import XorMaskerSimple as _XorMasker
+
+    def _maskAccelerated(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
+        return bytes(_XorMasker(key).process(bytes(data)))
+
+    _largeImpl = _maskAccelerated
+    accelerated = True
+except ImportError:
+    pass
+
+
+def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
+    """
+    XOR C{data} with the 4-byte masking C{key}, repeated.  Masking and
+    unmasking are the same operation.
+
+    @param data: the payload.
+    @param key: the 4-byte masking key.
+    @return: the masked (or unmasked) payload.
+    """
+    n = len(data)
+    if n < _SMALL:
+        if not n:
+            return b""
+        q, r = divmod(n, 4)
+        return (_fromBytes(data, "little") ^ _fromBytes(key * q + key[:r], "little")).to_bytes(
+            n, "little"
+        )
+    return _largeImpl(data, key)
+
+
+def maskAt(data: bytes | bytearray | memoryview, key: bytes, offset: int) -> bytes:
+    """
+    Like L{mask}, for a piece of a payload that starts C{offset} bytes into
+    it, so that a large frame can be unmasked chunk by chunk as it arrives.
+    """
+    offset &= 3
+    if offset:
+        key = key[offset:] + key[:offset]
+    return mask(data, key)

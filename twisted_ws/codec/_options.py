@@ -1,0 +1,216 @@
+"""
+Protocol versions, connection states and the codec's options.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._extensions import ExtensionFactory
+
+__all__ = ["Version", "State", "Options", "CloseCode"]
+
+
+class Version(enum.Enum):
+    """
+    The versions of the WebSocket protocol that clients have spoken.
+
+    The value of each member is its usual label.
+    """
+
+    HIXIE75 = "hixie-75"
+    HIXIE76 = "hixie-76"
+    HYBI07 = "hybi-07"
+    HYBI08 = "hybi-08"
+    RFC6455 = "rfc6455"
+
+    @property
+    def label(self) -> str:
+        """
+        The version's label, such as C{"hixie-76"} or C{"rfc6455"}.
+        """
+        return self.value
+
+    @property
+    def isHixie(self) -> bool:
+        """
+        Whether this is one of the hixie drafts (text frames only, no control
+        frames).
+        """
+        return self in (Version.HIXIE75, Version.HIXIE76)
+
+    @property
+    def wireVersion(self) -> int | None:
+        """
+        The number sent in C{Sec-WebSocket-Version} (7, 8 or 13), or L{None}
+        for the hixie drafts, which send none.
+        """
+        return _WIRE_VERSIONS.get(self)
+
+    @classmethod
+    def fromLabel(cls, label: str) -> Version:
+        """
+        Look a version up by its label, its wire number or its member name,
+        case-insensitively: C{"rfc6455"}, C{"13"}, C{"hybi-00"} and
+        C{"HIXIE76"} are all accepted.
+
+        @raise ValueError: for a label that names no version.
+        """
+        key = label.strip().lower().replace("_", "-")
+        for version in cls:
+            if key in (version.value, version.name.lower(), str(version.wireVersion)):
+                return version
+        aliases = {
+            "hybi-00": cls.HIXIE76,
+            "hixie75": cls.HIXIE75,
+            "hixie76": cls.HIXIE76,
+            "hybi07": cls.HYBI07,
+            "hybi08": cls.HYBI08,
+            "hybi-10": cls.HYBI08,
+            "rfc-6455": cls.RFC6455,
+        }
+        if key in aliases:
+            return aliases[key]
+        raise ValueError(
+            f"unknown WebSocket version {label!r}; expected one of "
+            + ", ".join(v.value for v in cls)
+        )
+
+
+_WIRE_VERSIONS = {Version.HYBI07: 7, Version.HYBI08: 8, Version.RFC6455: 13}
+
+
+class State(enum.Enum):
+    """
+    The states of a connection.
+
+    @cvar CONNECTING: the opening handshake is under way.
+    @cvar OPEN: messages flow both ways.
+    @cvar CLOSING: this side sent a close frame and waits for the peer's.
+    @cvar CLOSED: the closing handshake finished, the connection failed, or
+        the opening handshake was rejected; nothing more is sent or received.
+    """
+
+    CONNECTING = "CONNECTING"
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+
+
+class CloseCode(enum.IntEnum):
+    """
+    Close codes defined by RFC 6455 section 7.4.1 and the IANA registry.
+    """
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS = 1005
+    ABNORMAL = 1006
+    INVALID_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+    TLS_HANDSHAKE = 1015
+
+
+def _allVersions() -> frozenset[Version]:
+    return frozenset(Version)
+
+
+@dataclass(frozen=True)
+class Options:
+    """
+    Every setting of a WebSocket connection, with safe defaults.
+
+    The codec reads the protocol settings; the Twisted layer also reads the
+    timeouts and the flow-control marks (the codec reads no clock).
+
+    @ivar versions: the protocol versions a server accepts.
+    @ivar allowedOrigins: L{None} to accept any C{Origin}; otherwise the
+        origins a server accepts, compared case-insensitively, where C{*}
+        matches any run of characters (C{"https://*.example.com"}) and a
+        L{None} entry admits requests that carry no C{Origin} at all.
+    @ivar subprotocols: the subprotocols this side supports, most preferred
+        first.
+    @ivar extensions: extension factories (such as permessage-deflate), in
+        order of preference.
+    @ivar maxHeaderSize: the largest opening-handshake header block accepted,
+        in bytes (a larger one gets HTTP 431).
+    @ivar maxFrameSize: the largest frame payload accepted, in bytes (a larger
+        one closes with 1009).
+    @ivar maxMessageSize: the largest message accepted, in bytes after
+        decompression (a larger one closes with 1009).
+    @ivar fragmentSize: when set, outgoing messages larger than this many
+        bytes are sent as several frames of at most this size.
+    @ivar autoPong: answer each ping with a pong automatically.
+    @ivar openTimeout: seconds the opening handshake may take.
+    @ivar closeTimeout: seconds to wait for the peer's close frame, or for the
+        TCP connection to end after the closing handshake.
+    @ivar pingInterval: seconds between keepalive pings, or L{None} for no
+        keepalive.
+    @ivar pingTimeout: seconds to wait for the pong of a keepalive ping before
+        closing the connection with 1011.
+    @ivar writeHighWater: bytes buffered for sending above which a registered
+        producer is paused.
+    @ivar writeLowWater: bytes buffered for sending below which a paused
+        producer is resumed.
+    @ivar readBufferSize: bytes of received messages that may wait for a slow
+        application before the connection stops reading from its socket.
+    """
+
+    versions: frozenset[Version] = field(default_factory=_allVersions)
+    allowedOrigins: tuple[str | None, ...] | None = None
+    subprotocols: tuple[str, ...] = ()
+    extensions: tuple[ExtensionFactory, ...] = ()
+    maxHeaderSize: int = 16 * 1024
+    maxFrameSize: int = 1024 * 1024
+    maxMessageSize: int = 1024 * 1024
+    fragmentSize: int | None = None
+    autoPong: bool = True
+    openTimeout: float | None = 10.0
+    closeTimeout: float | None = 5.0
+    pingInterval: float | None = None
+    pingTimeout: float | None = 20.0
+    writeHighWater: int = 256 * 1024
+    writeLowWater: int = 64 * 1024
+    readBufferSize: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        versions: Any = self.versions
+        if not isinstance(versions, frozenset):
+            object.__setattr__(self, "versions", frozenset(versions))
+        for name in ("subprotocols", "extensions"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+        if self.allowedOrigins is not None and not isinstance(self.allowedOrigins, tuple):
+            object.__setattr__(self, "allowedOrigins", tuple(self.allowedOrigins))
+        if not self.versions:
+            raise ValueError("Options.versions must name at least one version")
+        for version in self.versions:
+            if not isinstance(version, Version):
+                raise TypeError(f"Options.versions holds {version!r}, which is not a Version")
+        for name in ("maxHeaderSize", "maxFrameSize", "maxMessageSize"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Options.{name} must be a positive integer, not {value!r}")
+        if self.fragmentSize is not None and self.fragmentSize <= 0:
+            raise ValueError(f"Options.fragmentSize must be positive, not {self.fragmentSize!r}")
+        for name in ("openTimeout", "closeTimeout", "pingInterval", "pingTimeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"Options.{name} must be positive or None, not {value!r}")
+        if self.writeLowWater > self.writeHighWater:
+            raise ValueError("Options.writeLowWater must not exceed Options.writeHighWater")
+        for proto in self.subprotocols:
+            if not proto or any(c in proto for c in ' ,;"\t\r\n'):
+                raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
