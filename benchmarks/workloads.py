@@ -1,0 +1,325 @@
+"""
+The benchmark workloads: what each row of the table measures.
+
+Each workload is a function C{(target, pid, settings) -> Measurement}: it
+connects to an already running server (process C{pid}), measures, checks every
+byte, closes its connections and returns figures.  Each may produce more than
+one metric (the ping-pong run gives a median and a 99th percentile).
+"""
+
+import statistics
+import time
+
+from loadclient import (
+    BenchmarkError,
+    ConnectionPump,
+    buildBatch,
+    checkQuiet,
+    closeAll,
+    cpuSeconds,
+    makeRng,
+    openConnections,
+    processCpuSeconds,
+    processRss,
+    randomBinary,
+    randomText,
+    runBroadcast,
+    runEcho,
+    runPingPong,
+)
+
+
+class Metric:
+    """
+    One row of the result table.
+
+    @ivar name: short identifier (JSON key).
+    @ivar label: what the row measures, for people.
+    @ivar unit: unit of the value.
+    @ivar higherIsBetter: whether a larger value is better.
+    """
+
+    def __init__(self, name, label, unit, higherIsBetter=True):
+        self.name = name
+        self.label = label
+        self.unit = unit
+        self.higherIsBetter = higherIsBetter
+
+
+class Measurement:
+    """
+    What one workload run against one server produced.
+
+    @ivar values: metric name to value.
+    @ivar serverCpu: server CPU use during the window, in percent of one core.
+    @ivar clientCpu: client CPU use during the window, in percent of one core.
+    @ivar note: anything worth reporting (e.g. fewer connections than asked).
+    """
+
+    def __init__(self, values, serverCpu=None, clientCpu=None, note=None):
+        self.values = values
+        self.serverCpu = serverCpu
+        self.clientCpu = clientCpu
+        self.note = note
+
+
+class Window:
+    """
+    Measure elapsed time and the CPU time of both processes over a window.
+    """
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        self.serverStart = processCpuSeconds(self.pid)
+        self.clientStart = cpuSeconds()
+        self.start = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.elapsed = time.monotonic() - self.start
+        serverEnd = processCpuSeconds(self.pid)
+        self.clientCpu = 100.0 * (cpuSeconds() - self.clientStart) / self.elapsed
+        if serverEnd is None or self.serverStart is None:
+            self.serverCpu = None
+        else:
+            self.serverCpu = 100.0 * (serverEnd - self.serverStart) / self.elapsed
+        return False
+
+
+def echoWorkload(connections, inFlight, size, text, unit):
+    """
+    Build an echo workload: C{connections} connections, each with a batch of
+    C{inFlight} messages of C{size} bytes in flight.
+
+    @param unit: C{"msg/s"} or C{"MB/s"} (payload bytes echoed per second, in
+        10**6 bytes).
+    """
+
+    def run(target, pid, settings):
+        rng = makeRng(size * 7919 + inFlight)
+        make = randomText if text else randomBinary
+        socks = openConnections(target, connections, timeout=settings.timeout)
+        try:
+            batches = [
+                buildBatch(target.framing, [make(size, rng) for _ in range(inFlight)], text)
+                for _ in socks
+            ]
+            # One untimed batch per connection warms the server up.
+            runEcho(target, socks, batches, 0.0, len(socks))
+            with Window(pid) as window:
+                completed, elapsed = runEcho(
+                    target, socks, batches, settings.duration, settings.maxBatches
+                )
+            checkQuiet(socks)
+        finally:
+            closeAll(socks)
+        messages = completed * inFlight
+        if unit == "MB/s":
+            value = messages * size / elapsed / 1e6
+        else:
+            value = messages / elapsed
+        return Measurement({None: value}, window.serverCpu, window.clientCpu)
+
+    run.unit = unit
+    return run
+
+
+def handshakeWorkload(concurrency):
+    """
+    Full connection cycles (TCP connect, opening handshake, closing handshake,
+    TCP close), C{concurrency} at a time.  For raw TCP: connect and close.
+    """
+
+    def run(target, pid, settings):
+        pump = ConnectionPump(target, concurrency)
+        # Warm-up, untimed.
+        pump.cycle(0.2, concurrency, settings.timeout)
+        with Window(pid) as window:
+            count, elapsed = pump.cycle(
+                settings.duration, settings.maxBatches * concurrency, settings.timeout
+            )
+        return Measurement({None: count / elapsed}, window.serverCpu, window.clientCpu)
+
+    return run
+
+
+def memoryWorkload(target, pid, settings):
+    """
+    Server RSS growth per open idle connection.
+    """
+    wanted = settings.idleConnections
+    note = None
+    count = wanted
+    room = settings.fileLimit - 200
+    if room < wanted:
+        count = max(100, room)
+        note = "fd limit %d allows only %d of %d connections" % (settings.fileLimit, count, wanted)
+    warm = openConnections(target, 20, timeout=settings.timeout)
+    closeAll(warm)
+    time.sleep(0.3)
+    before = processRss(pid)
+    socks = openConnections(target, count, timeout=settings.timeout + count / 200.0)
+    try:
+        time.sleep(0.5)
+        after = processRss(pid)
+        checkQuiet(socks)
+    finally:
+        closeAll(socks)
+    return Measurement({None: (after - before) / count / 1024.0}, note=note)
+
+
+def latencyWorkload(target, pid, settings):
+    """
+    Ping-pong: one 16-byte binary message at a time; median and 99th
+    percentile round trip in microseconds.
+    """
+    rng = makeRng(16)
+    framing = target.framing
+    pairs = []
+    for _ in range(64):
+        payload = randomBinary(16, rng)
+        pairs.append((framing.request(payload, False), framing.response(payload, False)))
+    (sock,) = openConnections(target, 1, timeout=settings.timeout)
+    try:
+        runPingPong(sock, pairs, 0.0, 200)
+        with Window(pid) as window:
+            samples = runPingPong(sock, pairs, settings.duration, settings.maxBatches * 10)
+    finally:
+        sock.close()
+    samples.sort()
+    p50 = statistics.median(samples) / 1000.0
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1000.0
+    return Measurement({"p50": p50, "p99": p99}, window.serverCpu, window.clientCpu)
+
+
+def broadcastWorkload(receivers, burstSize, size):
+    """
+    One sender, C{receivers} receivers; each burst of C{burstSize} messages
+    of C{size} bytes must reach every receiver.  Reports deliveries per
+    second (messages received, summed over receivers).
+    """
+
+    def run(target, pid, settings):
+        rng = makeRng(size + burstSize)
+        framing = target.framing
+        burst = []
+        for _ in range(burstSize):
+            payload = randomBinary(size, rng)
+            burst.append((framing.request(payload, False), framing.response(payload, False)))
+        socks = openConnections(target, receivers + 1, timeout=settings.timeout + receivers / 200.0)
+        try:
+            # Let servers that register connections after the handshake (in a
+            # task or callback) catch up before the first message.
+            time.sleep(0.3)
+            sender, others = socks[0], socks[1:]
+            runBroadcast(target, sender, others, burst, 0.0, 1)
+            with Window(pid) as window:
+                bursts, elapsed = runBroadcast(
+                    target, sender, others, burst, settings.duration, settings.maxBatches
+                )
+            checkQuiet(socks)
+        finally:
+            closeAll(socks)
+        if bursts < 1:
+            raise BenchmarkError("no burst completed")
+        return Measurement(
+            {None: bursts * burstSize * receivers / elapsed}, window.serverCpu, window.clientCpu
+        )
+
+    return run
+
+
+class Workload:
+    """
+    A named workload and the metric rows it produces.
+
+    @ivar name: identifier, for C{--workload}.
+    @ivar run: the function measuring it.
+    @ivar metrics: list of (key in the measurement's values, L{Metric}).
+    @ivar app: which server app it needs: C{"echo"} or C{"broadcast"}.
+    """
+
+    def __init__(self, name, run, metrics, app="echo"):
+        self.name = name
+        self.run = run
+        self.metrics = metrics
+        self.app = app
+
+
+def allWorkloads(idleConnections):
+    """
+    @param idleConnections: connections for the memory row.
+    @return: the workloads, in table order.
+    """
+    return [
+        Workload(
+            "small",
+            echoWorkload(1, 1000, 16, False, "msg/s"),
+            [(None, Metric("small", "1 conn, 1000 x 16 B binary in flight", "msg/s"))],
+        ),
+        Workload(
+            "many",
+            echoWorkload(100, 10, 16, False, "msg/s"),
+            [(None, Metric("many", "100 conns x 10 x 16 B binary in flight", "msg/s"))],
+        ),
+        Workload(
+            "text1k",
+            echoWorkload(1, 100, 1024, True, "msg/s"),
+            [(None, Metric("text1k", "1 conn, 100 x 1 KiB text in flight", "msg/s"))],
+        ),
+        Workload(
+            "binary1m",
+            echoWorkload(1, 4, 1 << 20, False, "MB/s"),
+            [(None, Metric("binary1m", "1 conn, 1 MiB binary (4 in flight)", "MB/s"))],
+        ),
+        Workload(
+            "text64k",
+            echoWorkload(1, 16, 64 << 10, True, "MB/s"),
+            [(None, Metric("text64k", "1 conn, 64 KiB text (16 in flight)", "MB/s"))],
+        ),
+        Workload(
+            "handshake",
+            handshakeWorkload(50),
+            [
+                (
+                    None,
+                    Metric(
+                        "handshake",
+                        "connect + open + close handshake, 50 concurrent (raw: TCP connect+close)",
+                        "conn/s",
+                    ),
+                )
+            ],
+        ),
+        Workload(
+            "memory",
+            memoryWorkload,
+            [
+                (
+                    None,
+                    Metric(
+                        "memory",
+                        "server RSS per idle connection (%d open)" % (idleConnections,),
+                        "KiB/conn",
+                        higherIsBetter=False,
+                    ),
+                )
+            ],
+        ),
+        Workload(
+            "latency",
+            latencyWorkload,
+            [
+                ("p50", Metric("latency_p50", "ping-pong 16 B, median round trip", "us", False)),
+                ("p99", Metric("latency_p99", "ping-pong 16 B, p99 round trip", "us", False)),
+            ],
+        ),
+        Workload(
+            "broadcast",
+            broadcastWorkload(1000, 10, 32),
+            [(None, Metric("broadcast", "broadcast 1 -> 1000 conns, 32 B binary", "deliveries/s"))],
+            app="broadcast",
+        ),
+    ]
