@@ -1,0 +1,833 @@
+"""
+The Twisted layer: a byte-level protocol that feeds the codec from
+C{dataReceived}, writes what the codec wants sent, owns time (open, close and
+keepalive timers on an injected reactor) and flow control, and turns the
+codec's events into calls on the application's L{WebSocketProtocol}.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet import error, protocol
+from twisted.internet.interfaces import IPushProducer, ISSLTransport
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from .codec import (
+    BinaryMessage,
+    CloseReceived,
+    ConnectionOpened,
+    HandshakeFailed,
+    LocalProtocolError,
+    Options,
+    Ping,
+    Pong,
+    PreparedMessage,
+    ProtocolError,
+    RequestReceived,
+    ServerConnection,
+    State,
+    TextMessage,
+    Version,
+)
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+
+    from .codec import Connection, HandshakeRequest
+    from .codec._extensions import Extension
+
+__all__ = [
+    "ConnectionClosed",
+    "CleanClose",
+    "AbnormalClose",
+    "RejectConnection",
+    "WebSocketProtocol",
+    "WebSocketServerFactory",
+    "WebSocketServerConnection",
+]
+
+_log = Logger(namespace="twisted_ws")
+
+
+class ConnectionClosed(error.ConnectionClosed):
+    """
+    How a WebSocket connection ended; the value of the L{Failure} given to
+    C{connectionLost}.  L{CleanClose} is also a
+    L{twisted.internet.error.ConnectionDone} and L{AbnormalClose} a
+    L{twisted.internet.error.ConnectionLost}, so C{reason.check(ConnectionDone)}
+    works as Twisted applications expect.
+
+    @ivar code: the close code (1000 normal, 1001 going away, 1005 no code
+        given, 1006 no closing handshake, 1002/1007/1009 protocol errors, ...).
+    @ivar reason: the close reason.
+    @ivar wasClean: whether the closing handshake completed.
+    @ivar closedByPeer: whether the peer started the closing.
+    @ivar cause: the L{twisted_ws.codec.PeerError} that failed the connection,
+        the lower-level failure of the TCP connection, or L{None}.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        wasClean: bool,
+        closedByPeer: bool,
+        cause: object = None,
+    ) -> None:
+        super().__init__(f"WebSocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+        self.wasClean = wasClean
+        self.closedByPeer = closedByPeer
+        self.cause = cause
+
+
+class CleanClose(ConnectionClosed, error.ConnectionDone):
+    """
+    The closing handshake completed.
+    """
+
+
+class AbnormalClose(ConnectionClosed, error.ConnectionLost):
+    """
+    The connection ended without a completed closing handshake: a protocol
+    error, a timeout, a rejected handshake, or a dropped TCP connection.
+    """
+
+
+class RejectConnection(Exception):
+    """
+    Raise from L{WebSocketProtocol.requestReceived} to refuse the opening
+    handshake with an HTTP error response.
+
+    @ivar status: the HTTP status, 4xx or 5xx.
+    @ivar reason: the response body (plain text).
+    @ivar headers: extra response headers as (name, value) pairs.
+    """
+
+    def __init__(
+        self, status: int = 403, reason: str = "", headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+
+
+class WebSocketProtocol:
+    """
+    Base class of WebSocket applications: subclass it and override the
+    callbacks you need.  It works the same whichever protocol version the
+    peer speaks.
+
+    The callback names are those of C{twisted.web.websocket}, so an
+    application written for it moves over by changing an import.
+
+    @ivar transport: the L{WebSocketServerConnection} (the "WebSocket
+        transport") this protocol sends through, set by
+        L{negotiationStarted}.
+    @ivar factory: the factory that built this protocol, if any.
+    """
+
+    transport: Any = None
+    factory: Any = None
+
+    def negotiationStarted(self, transport: Any) -> None:
+        """
+        A request arrived and the opening handshake began; C{transport} is
+        where messages will be sent.
+        """
+        self.transport = transport
+
+    def requestReceived(self, request: HandshakeRequest) -> str | None:
+        """
+        Inspect the opening request before it is accepted.
+
+        @param request: the request: C{method}, C{path}, C{target},
+            C{headers} (with C{header(name)}), C{version}, C{origin},
+            C{subprotocols} offered and C{extensions} offered; the peer's
+            address is C{self.transport.getPeer()}.
+        @return: the subprotocol to choose (one the client offered), or
+            L{None} for the first of the factory's C{Options.subprotocols}
+            that the client offered.  Add response headers with
+            C{self.transport.addResponseHeader(name, value)}.
+        @raise RejectConnection: to refuse the connection with an HTTP
+            status.
+        """
+        return None
+
+    def negotiationFinished(self) -> None:
+        """
+        The opening handshake completed: the connection is open.
+        """
+
+    def textMessageReceived(self, message: str) -> None:
+        """
+        A text message arrived.
+        """
+
+    def bytesMessageReceived(self, data: bytes) -> None:
+        """
+        A binary message arrived.
+        """
+
+    def pongReceived(self, payload: bytes) -> None:
+        """
+        A pong arrived.
+        """
+
+    def pingReceived(self, payload: bytes) -> None:
+        """
+        A ping arrived (the pong is sent automatically).
+        """
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        The connection ended.  C{reason.value} is a L{ConnectionClosed} with
+        C{code}, C{reason}, C{wasClean} and C{closedByPeer}.
+        """
+
+    # Shortcuts to the transport.
+
+    def sendTextMessage(self, text: str) -> None:
+        """
+        Send a text message.
+        """
+        self.transport.sendTextMessage(text)
+
+    def sendBytesMessage(self, data: bytes) -> None:
+        """
+        Send a binary message.
+
+        @raise LocalProtocolError: on a hixie connection, which has none.
+        """
+        self.transport.sendBytesMessage(data)
+
+    def ping(self, payload: bytes = b"") -> None:
+        """
+        Send a ping.
+        """
+        self.transport.ping(payload)
+
+    def loseConnection(self, code: int = 1000, reason: str = "") -> None:
+        """
+        Close the connection with C{code} and C{reason}.
+        """
+        self.transport.loseConnection(code, reason)
+
+
+class _NotOpen:
+    """
+    Stands in for the codec's framer until the connection is open, so that
+    sending raises a clear error instead of an L{AttributeError}.
+    """
+
+    sendDone = True
+
+    def _refuse(self, *args: object) -> None:
+        raise LocalProtocolError("cannot send before the WebSocket connection is open")
+
+    sendText = sendBinary = sendPing = sendPong = _refuse
+
+
+_NOT_OPEN = _NotOpen()
+
+
+@implementer(IPushProducer)
+class WebSocketConnection(protocol.Protocol):
+    """
+    The byte-level protocol of one WebSocket connection, server or client,
+    and the "WebSocket transport" the application sends through.
+
+    @ivar version: the protocol L{Version}, once known.
+    @ivar subprotocol: the negotiated subprotocol or L{None}.
+    @ivar extensions: the negotiated extensions.
+    @ivar request: the opening request (server side).
+    @ivar codec: the codec connection.
+    """
+
+    codec: Connection
+    application: WebSocketProtocol | None = None
+    request: HandshakeRequest | None = None
+
+    def __init__(self, options: Options, reactor: IReactorTime) -> None:
+        self.options = options
+        self.reactor = reactor
+        self._framer: Any = _NOT_OPEN
+        self._inReceive = False
+        self._openTimer: IDelayedCall | None = None
+        self._closeTimer: IDelayedCall | None = None
+        self._pingTimer: IDelayedCall | None = None
+        self._pongTimer: IDelayedCall | None = None
+        self._producer: IPushProducer | None = None
+        self._writePaused = False
+        self._readPaused = False
+        self._pending: list = []
+        self._lost = False
+        self._abortReason: ConnectionClosed | None = None
+
+    # Public attributes.
+
+    @property
+    def version(self) -> Version | None:
+        return self.codec.version
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self.codec.subprotocol
+
+    @property
+    def extensions(self) -> tuple[Extension, ...]:
+        return self.codec.extensions
+
+    @property
+    def isOpen(self) -> bool:
+        """
+        Whether messages can be sent.
+        """
+        return self.codec.state is State.OPEN
+
+    def getPeer(self) -> IAddress:
+        """
+        The peer's address.
+        """
+        return self.transport.getPeer()
+
+    def getHost(self) -> IAddress:
+        """
+        This side's address.
+        """
+        return self.transport.getHost()
+
+    # Receiving.
+
+    def dataReceived(self, data: bytes) -> None:
+        codec = self.codec
+        self._inReceive = True
+        try:
+            events = codec.receiveData(data)
+            if events:
+                if self._readPaused:
+                    self._pending.extend(events)
+                else:
+                    app = self.application
+                    for i, event in enumerate(events):
+                        cls = event.__class__
+                        if cls is BinaryMessage:
+                            app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
+                        elif cls is TextMessage:
+                            app.textMessageReceived(event.data)  # type: ignore[union-attr]
+                        else:
+                            self._otherEvent(event)
+                            app = self.application
+                        if self._readPaused:
+                            self._pending.extend(events[i + 1 :])
+                            break
+        finally:
+            self._inReceive = False
+        out = codec._out
+        if out:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if codec.shouldCloseTransport:
+            self._endTransport()
+
+    def _deliver(self, events: list) -> None:
+        for i, event in enumerate(events):
+            if self._readPaused:
+                self._pending.extend(events[i:])
+                return
+            cls = event.__class__
+            if cls is BinaryMessage:
+                self.application.bytesMessageReceived(event.data)  # type: ignore[union-attr]
+            elif cls is TextMessage:
+                self.application.textMessageReceived(event.data)  # type: ignore[union-attr]
+            else:
+                self._otherEvent(event)
+
+    def _otherEvent(self, event: object) -> None:
+        cls = event.__class__
+        app = self.application
+        if cls is Pong:
+            self._pongArrived()
+            if app is not None:
+                app.pongReceived(event.data)  # type: ignore[attr-defined]
+        elif cls is Ping:
+            if app is not None:
+                app.pingReceived(event.data)  # type: ignore[attr-defined]
+        elif cls is CloseReceived:
+            self._closeStarted()
+        elif cls is ProtocolError:
+            _log.info(
+                "WebSocket peer {peer} broke the protocol: {code} {reason}",
+                peer=_peerText(self),
+                code=event.code,  # type: ignore[attr-defined]
+                reason=event.reason,  # type: ignore[attr-defined]
+            )
+        elif cls is RequestReceived:
+            self._requestReceived(event.request)  # type: ignore[attr-defined]
+        elif cls is HandshakeFailed:
+            _log.info(
+                "WebSocket handshake from {peer} failed: {status} {reason}",
+                peer=_peerText(self),
+                status=event.status,  # type: ignore[attr-defined]
+                reason=event.reason,  # type: ignore[attr-defined]
+            )
+        elif cls is ConnectionOpened:
+            self._opened()
+
+    def _requestReceived(self, request: HandshakeRequest) -> None:
+        raise NotImplementedError
+
+    def _opened(self) -> None:
+        """
+        The opening handshake completed.
+        """
+        self._framer = self.codec._framer
+        self._cancel("_openTimer")
+        _log.info(
+            "WebSocket {version} connection with {peer} opened",
+            version=self.codec.version.label if self.codec.version else "?",
+            peer=_peerText(self),
+        )
+        self._schedulePing()
+        if self.application is not None:
+            self.application.negotiationFinished()
+
+    # Sending.
+
+    def _flush(self) -> None:
+        out = self.codec._out
+        if out and not self._lost:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if self.codec.shouldCloseTransport:
+            self._endTransport()
+
+    def sendTextMessage(self, text: str) -> None:
+        """
+        Send a text message.
+
+        @raise LocalProtocolError: the connection is not open.
+        """
+        self._framer.sendText(text)
+        if not self._inReceive:
+            self._flush()
+
+    def sendBytesMessage(self, data: bytes) -> None:
+        """
+        Send a binary message.
+
+        @raise LocalProtocolError: the connection is not open, or speaks a
+            hixie version, which has no binary messages.
+        """
+        self._framer.sendBinary(data)
+        if not self._inReceive:
+            self._flush()
+
+    def sendPreparedMessage(self, message: PreparedMessage) -> None:
+        """
+        Send a L{PreparedMessage}: a message framed once for many
+        connections, as a broadcast does.
+        """
+        self.codec.sendPrepared(message)
+        if not self._inReceive:
+            self._flush()
+
+    def ping(self, payload: bytes = b"") -> None:
+        """
+        Send a ping.
+
+        @raise LocalProtocolError: not open, payload over 125 bytes, or a
+            hixie connection.
+        """
+        self._framer.sendPing(payload)
+        if not self._inReceive:
+            self._flush()
+
+    def loseConnection(self, code: int = 1000, reason: str = "") -> None:
+        """
+        Close the connection: start the closing handshake with C{code} and
+        C{reason} and end the TCP connection when it completes or the close
+        timeout passes.  During the opening handshake this drops the
+        connection.
+        """
+        codec = self.codec
+        if codec.state is State.OPEN:
+            codec.close(code, reason)
+            self._closeStarted()
+        elif codec.state is State.CONNECTING:
+            codec.close()
+        elif self.transport is not None:
+            return
+        if not self._inReceive:
+            self._flush()
+
+    # Producer and consumer.
+
+    @property
+    def bufferedAmount(self) -> int:
+        """
+        Bytes written but not yet handed to the kernel, where the transport
+        tells.
+        """
+        transport = self.transport
+        size = 0
+        buffer = getattr(transport, "dataBuffer", None)
+        if buffer is not None:
+            size = len(buffer) - getattr(transport, "offset", 0)
+            size += getattr(transport, "_tempDataLen", 0)
+        return size
+
+    @property
+    def writePaused(self) -> bool:
+        """
+        Whether the transport's send buffer is above its high-water mark.
+        """
+        return self._writePaused
+
+    def attachProducer(self, producer: IPushProducer) -> None:
+        """
+        Attach a push producer: it is paused while the send buffer is above
+        C{Options.writeHighWater} and resumed once it drains.
+        """
+        if self._producer is not None:
+            raise RuntimeError("a producer is already attached")
+        self._producer = producer
+        if self._writePaused:
+            producer.pauseProducing()
+
+    def detachProducer(self) -> None:
+        """
+        Detach the producer attached with L{attachProducer}.
+        """
+        self._producer = None
+
+    registerProducer = attachProducer
+
+    def unregisterProducer(self) -> None:
+        """
+        The same as L{detachProducer}, under L{IConsumer}'s name.
+        """
+        self.detachProducer()
+
+    # IPushProducer, registered on the TCP transport: Twisted calls these as
+    # its send buffer fills and drains.
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's send buffer is full: pause the attached producer.
+        """
+        self._writePaused = True
+        if self._producer is not None:
+            self._producer.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's send buffer drained: resume the attached producer.
+        """
+        self._writePaused = False
+        if self._producer is not None:
+            self._producer.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is going away.
+        """
+        if self._producer is not None:
+            self._producer.stopProducing()
+
+    # Incoming flow control, for the application.
+
+    def pauseReading(self) -> None:
+        """
+        Stop reading from the socket (the application is slow); messages
+        already parsed wait until L{resumeReading}.
+        """
+        if not self._readPaused:
+            self._readPaused = True
+            self.transport.pauseProducing()
+
+    def resumeReading(self) -> None:
+        """
+        Deliver the messages held since L{pauseReading} and read from the
+        socket again.
+        """
+        if not self._readPaused:
+            return
+        self._readPaused = False
+        pending, self._pending = self._pending, []
+        if pending:
+            self._inReceive = True
+            try:
+                self._deliver(pending)
+            finally:
+                self._inReceive = False
+            self._flush()
+        if not self._readPaused and not self._lost:
+            self.transport.resumeProducing()
+
+    # Time.
+
+    def _cancel(self, name: str) -> None:
+        call = getattr(self, name)
+        if call is not None:
+            setattr(self, name, None)
+            if call.active():
+                call.cancel()
+
+    def _startOpenTimer(self) -> None:
+        if self.options.openTimeout is not None:
+            self._openTimer = self.reactor.callLater(self.options.openTimeout, self._openTimedOut)
+
+    def _openTimedOut(self) -> None:
+        self._openTimer = None
+        _log.info("WebSocket opening handshake with {peer} timed out", peer=_peerText(self))
+        self._abort(1006, "opening handshake timed out")
+
+    def _closeStarted(self) -> None:
+        """
+        A close frame was sent or received: bound the time until the TCP
+        connection ends.
+        """
+        self._cancel("_pingTimer")
+        self._cancel("_pongTimer")
+        if self._closeTimer is None and self.options.closeTimeout is not None:
+            self._closeTimer = self.reactor.callLater(self.options.closeTimeout, self._closeTimedOut)
+
+    def _closeTimedOut(self) -> None:
+        self._closeTimer = None
+        if self.codec.state is not State.CLOSED:
+            self._abort(1006, "closing handshake timed out")
+        else:
+            self._abortTransport()
+
+    def _schedulePing(self) -> None:
+        interval = self.options.pingInterval
+        version = self.codec.version
+        if interval is not None and version is not None and not version.isHixie:
+            self._pingTimer = self.reactor.callLater(interval, self._sendKeepalive)
+
+    def _sendKeepalive(self) -> None:
+        self._pingTimer = None
+        if self.codec.state is not State.OPEN:
+            return
+        self._framer.sendPing(b"keepalive")
+        self._flush()
+        if self._pongTimer is None and self.options.pingTimeout is not None:
+            self._pongTimer = self.reactor.callLater(self.options.pingTimeout, self._pongTimedOut)
+        self._schedulePing()
+
+    def _pongArrived(self) -> None:
+        self._cancel("_pongTimer")
+
+    def _pongTimedOut(self) -> None:
+        self._pongTimer = None
+        _log.info("WebSocket peer {peer} missed its keepalive pong", peer=_peerText(self))
+        self._abortReason = AbnormalClose(1011, "keepalive ping timeout", False, False)
+        self.codec.close(1011, "keepalive ping timeout")
+        self._flush()
+        self._abortTransport()
+
+    def _abort(self, code: int, reason: str) -> None:
+        self._abortReason = AbnormalClose(code, reason, False, False)
+        self._abortTransport()
+
+    # Ending.
+
+    def _endTransport(self) -> None:
+        if self._lost or self.transport is None:
+            return
+        self.transport.loseConnection()
+        # loseConnection waits for the send buffer to drain, which a peer
+        # that does not read may never let happen.
+        if self._closeTimer is None and self.options.closeTimeout is not None:
+            self._closeTimer = self.reactor.callLater(self.options.closeTimeout, self._abortTransport)
+
+    def _abortTransport(self) -> None:
+        if self._lost or self.transport is None:
+            return
+        abort = getattr(self.transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        else:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        for name in ("_openTimer", "_closeTimer", "_pingTimer", "_pongTimer"):
+            self._cancel(name)
+        codec = self.codec
+        codec.receiveEOF()
+        closed: ConnectionClosed
+        if self._abortReason is not None and not codec.wasClean:
+            closed = self._abortReason
+            closed.cause = reason.value
+        else:
+            cls = CleanClose if codec.wasClean else AbnormalClose
+            cause = codec.failure if codec.failure is not None else (
+                None if codec.wasClean else reason.value
+            )
+            closed = cls(
+                codec.closeCode if codec.closeCode is not None else 1006,
+                codec.closeReason,
+                codec.wasClean,
+                codec.closedByPeer,
+                cause,
+            )
+        if codec.version is not None and codec._framer is not None:
+            _log.info(
+                "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
+                version=codec.version.label,
+                peer=_peerText(self),
+                code=closed.code,
+                clean=closed.wasClean,
+            )
+        self._framer = _NOT_OPEN
+        if self._producer is not None:
+            self._producer.stopProducing()
+            self._producer = None
+        app = self.application
+        if app is not None:
+            app.connectionLost(Failure(closed))
+
+
+def _peerText(conn: WebSocketConnection) -> str:
+    try:
+        peer = conn.transport.getPeer()
+    except Exception:
+        return "?"
+    host = getattr(peer, "host", None)
+    port = getattr(peer, "port", None)
+    if host is not None:
+        return f"{host}:{port}" if port is not None else str(host)
+    return str(peer)
+
+
+class WebSocketServerConnection(WebSocketConnection):
+    """
+    The server side of one WebSocket connection: detects the client's
+    protocol version, asks the factory for the application protocol, and
+    runs it.
+    """
+
+    def __init__(self, factory: WebSocketServerFactory, codec: ServerConnection | None = None) -> None:
+        super().__init__(factory.options, factory.reactor)
+        self.factory = factory
+        self._presetCodec = codec
+        self._responseHeaders: list[tuple[str, str]] = []
+
+    def connectionMade(self) -> None:
+        if self._presetCodec is not None:
+            self.codec = self._presetCodec
+            self._presetCodec = None
+        else:
+            secure = ISSLTransport.providedBy(self.transport)
+            self.codec = ServerConnection(self.options, secure=secure)
+        register = getattr(self.transport, "registerProducer", None)
+        if register is not None:
+            if hasattr(self.transport, "bufferSize"):
+                self.transport.bufferSize = self.options.writeHighWater
+            register(self, True)
+        self._startOpenTimer()
+
+    def addResponseHeader(self, name: str, value: str) -> None:
+        """
+        Add a header to the 101 response; call it from
+        L{WebSocketProtocol.requestReceived}.
+        """
+        if self.codec.state is not State.CONNECTING:
+            raise LocalProtocolError("response headers can only be added during the handshake")
+        self._responseHeaders.append((name, value))
+
+    def _requestReceived(self, request: HandshakeRequest) -> None:
+        codec = self.codec
+        assert isinstance(codec, ServerConnection)
+        self.request = request
+        try:
+            app = self.factory.buildWebSocketProtocol(request, self)
+        except RejectConnection as e:
+            return self._reject(e)
+        if app is None:
+            return self._reject(RejectConnection(503, "the server refused the connection"))
+        self.application = app
+        app.negotiationStarted(self)
+        try:
+            subprotocol = app.requestReceived(request)
+        except RejectConnection as e:
+            return self._reject(e)
+        try:
+            events = codec.accept(subprotocol, self._responseHeaders)
+        except LocalProtocolError as e:
+            _log.failure("application chose an invalid handshake answer", Failure(e))
+            return self._reject(RejectConnection(500, "the server failed to answer the handshake"))
+        self._responseHeaders = []
+        self._opened()
+        if events:
+            self._deliver(events)
+
+    def _reject(self, rejection: RejectConnection) -> None:
+        _log.info(
+            "WebSocket handshake from {peer} refused: {status} {reason}",
+            peer=_peerText(self),
+            status=rejection.status,
+            reason=rejection.reason,
+        )
+        assert isinstance(self.codec, ServerConnection)
+        status = rejection.status if 400 <= rejection.status <= 599 else 403
+        self.codec.reject(status, rejection.reason, rejection.headers)
+        self._abortReason = AbnormalClose(1006, f"handshake refused with HTTP {status}", False, False)
+
+
+class WebSocketServerFactory(protocol.Factory):
+    """
+    Builds WebSocket server connections; listen with it on any Twisted
+    server endpoint (C{tcp:}, C{ssl:} for wss, C{unix:})::
+
+        factory = WebSocketServerFactory(Echo, Options(maxMessageSize=2**20))
+        serverFromString(reactor, "tcp:8080").listen(factory)
+
+    @ivar protocol: the application's L{WebSocketProtocol} subclass.
+    @ivar options: the L{Options} of every connection.
+    @ivar reactor: the reactor whose clock the timers use.
+    """
+
+    protocol: Any = WebSocketProtocol
+    options: Options
+
+    def __init__(
+        self,
+        protocol: type[WebSocketProtocol] | None = None,
+        options: Options | None = None,
+        reactor: IReactorTime | None = None,
+    ) -> None:
+        if protocol is not None:
+            self.protocol = protocol
+        self.options = options if options is not None else Options()
+        if reactor is None:
+            from twisted.internet import reactor as _reactor
+
+            reactor = _reactor  # type: ignore[assignment]
+        self.reactor = reactor
+
+    def buildProtocol(self, addr: IAddress) -> WebSocketServerConnection:  # type: ignore[override]
+        """
+        Build the byte-level protocol of one incoming connection.
+        """
+        return WebSocketServerConnection(self)
+
+    def buildWebSocketProtocol(
+        self, request: HandshakeRequest, connection: WebSocketServerConnection
+    ) -> WebSocketProtocol | None:
+        """
+        Build the application protocol for an opening request.  Override to
+        choose a protocol by path, or raise L{RejectConnection} to refuse.
+        """
+        app = self.protocol()
+        app.factory = self
+        return app
