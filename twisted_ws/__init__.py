@@ -14,6 +14,7 @@ from ._protocol import (
     WebSocketServerConnection,
     WebSocketServerFactory,
 )
+from ._resource import WebSocketResource
 from .codec import LocalProtocolError, Options, PreparedMessage, Version
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Version",
     "WebSocketConnection",
     "WebSocketProtocol",
+    "WebSocketResource",
     "WebSocketServerConnection",
     "WebSocketServerFactory",
 ]
