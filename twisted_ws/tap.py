@@ -826,32 +826,20 @@ def _isUpgrade(request: Any) -> bool:
     return upgrade.strip().lower() == b"websocket"
 
 
-class _Leaf(resource.Resource):
-    """
-    Serve a resource for a path and everything below it.
-    """
-
-    isLeaf = True
-
-    def __init__(self, wrapped: resource.Resource) -> None:
-        super().__init__()
-        self.wrapped = wrapped
-
-    def render(self, request: Any) -> Any:
-        return self.wrapped.render(request)
-
-
 class _UpgradeFallback(resource.Resource):
     """
     A root resource that hands every WebSocket request whose path has no
     application of its own to one application, and everything else to
     another resource (the static files).
+
+    @ivar inner: the resource for other requests.
+    @ivar webSocket: the application's (leaf) L{twisted_ws.WebSocketResource}.
     """
 
     def __init__(self, inner: resource.Resource, webSocket: resource.Resource) -> None:
         super().__init__()
         self.inner = inner
-        self.webSocket = _Leaf(webSocket)
+        self.webSocket = webSocket
 
     def getChildWithDefault(self, name: bytes, request: Any) -> Any:
         if name in self.inner.children:

@@ -1,0 +1,574 @@
+"""
+Tests for L{twisted_ws.tap}: the options and configuration file of
+C{twistd websocket}, and the service they build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+from twisted.application.service import IServiceMaker
+from twisted.internet.testing import MemoryReactor
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web import server, static
+from twisted.web.test.requesthelper import DummyRequest
+
+from twisted_ws import Options as LibraryOptions
+from twisted_ws import Version, WebSocketResource, WebSocketServerFactory
+from twisted_ws import tap
+from twisted_ws.apps import chat, echo
+
+
+SAMPLE_MODULE = """
+from twisted_ws import WebSocketProtocol, WebSocketServerFactory
+
+class SampleProtocol(WebSocketProtocol):
+    pass
+
+def makeSampleFactory(options):
+    factory = WebSocketServerFactory(SampleProtocol, options=options)
+    factory.madeBySample = True
+    return factory
+
+notAnApp = 42
+"""
+
+
+def installSampleModule(testCase: SynchronousTestCase) -> str:
+    """
+    Write a module standing for a user's application, make it importable
+    for the duration of C{testCase}, and return its name.
+    """
+    directory = testCase.mktemp()
+    os.makedirs(directory)
+    name = "twisted_ws_sample_" + str(abs(hash(directory)))
+    with open(os.path.join(directory, name + ".py"), "w") as f:
+        f.write(SAMPLE_MODULE)
+    sys.path.insert(0, os.path.abspath(directory))
+    testCase.addCleanup(sys.path.remove, os.path.abspath(directory))
+    testCase.addCleanup(sys.modules.pop, name, None)
+    return name
+
+
+def parse(*argv: str) -> tap.Options:
+    """
+    Parse C{argv} as the options of C{twistd websocket}, with endpoints made
+    on a memory reactor.
+    """
+    options = tap.Options()
+    options._reactor = MemoryReactor()
+    options.parseOptions(list(argv))
+    return options
+
+
+def libraryOptions(config: tap.Options, index: int = 0) -> LibraryOptions:
+    """
+    The L{twisted_ws.Options} that the application at C{index} is built with.
+    """
+    server = config["server"]
+    app = server.apps[index]
+    loaded = tap.loadApp(app.name)
+    settings = dict(server.settings)
+    settings.update(app.settings)
+    return tap.makeLibraryOptions(settings, loaded.defaults)
+
+
+class PluginTests(SynchronousTestCase):
+    """
+    The C{twistd} plugin.
+    """
+
+    def test_pluginFile(self) -> None:
+        """
+        The plugin module of the source tree holds one service maker named
+        C{websocket} that names L{twisted_ws.tap} by string.
+        """
+        import twisted_ws
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(twisted_ws.__file__)))
+        path = os.path.join(root, "twisted", "plugins", "twisted_ws_plugin.py")
+        namespace: dict[str, object] = {}
+        with open(path) as f:
+            exec(compile(f.read(), path, "exec"), namespace)
+        makers = [v for v in namespace.values() if IServiceMaker.providedBy(v)]
+        self.assertEqual([(m.tapname, m.module) for m in makers], [("websocket", "twisted_ws.tap")])
+
+    def test_discovered(self) -> None:
+        """
+        Twisted's plugin system, as C{twistd} uses it, finds the service
+        maker of the installed package and its options are L{tap.Options}.
+        """
+        makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+        self.assertIn("websocket", makers)
+        self.assertEqual(makers["websocket"].module, "twisted_ws.tap")
+        self.assertIs(makers["websocket"].options, tap.Options)
+
+
+class DefaultTests(SynchronousTestCase):
+    """
+    With no options, the chat demo on C{tcp:8080}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        No options: listen on tcp:8080, the chat application on /ws, no
+        static directory, no library settings.
+        """
+        server = parse()["server"]
+        self.assertEqual(server.listen, ["tcp:8080"])
+        self.assertEqual([(a.name, a.path) for a in server.apps], [("chat", "/ws")])
+        self.assertIsNone(server.static)
+        self.assertEqual(server.settings, {})
+
+    def test_echoEveryPath(self) -> None:
+        """
+        The echo application is served on every path unless C{--path} is
+        given.
+        """
+        self.assertEqual(parse("--app", "echo")["server"].apps[0].path, "*")
+        self.assertEqual(parse("--app", "echo", "--path", "/e/")["server"].apps[0].path, "/e")
+
+    def test_echoLimits(self) -> None:
+        """
+        The echo application accepts messages and frames of more than 16 MiB
+        unless told otherwise.
+        """
+        options = libraryOptions(parse("--app", "echo"))
+        self.assertGreater(options.maxMessageSize, 16 * 1024 * 1024)
+        self.assertGreater(options.maxFrameSize, 16 * 1024 * 1024)
+        options = libraryOptions(parse("--app", "echo", "--max-message-size", "1MiB"))
+        self.assertEqual(options.maxMessageSize, 1024 * 1024)
+
+
+class CommandLineTests(SynchronousTestCase):
+    """
+    Parsing of each command-line option.
+    """
+
+    def test_listenRepeatable(self) -> None:
+        """
+        C{--listen} may be given several times; every endpoint is kept, in
+        order.
+        """
+        server = parse("--listen", "tcp:0", "-l", "unix:/tmp/x.sock")["server"]
+        self.assertEqual(server.listen, ["tcp:0", "unix:/tmp/x.sock"])
+
+    def test_libraryOptions(self) -> None:
+        """
+        Every library option reaches the L{twisted_ws.Options} field it names.
+        """
+        config = parse(
+            "--versions", "rfc6455,hixie-76",
+            "--allowed-origin", "https://a.example",
+            "--allowed-origin", "https://b.example",
+            "--subprotocol", "chat.v2",
+            "--subprotocol", "chat.v1",
+            "--max-message-size", "2MiB",
+            "--max-frame-size", "65536",
+            "--open-timeout", "3",
+            "--close-timeout", "1.5",
+            "--ping-interval", "30",
+            "--ping-timeout", "7",
+        )
+        options = libraryOptions(config)
+        self.assertEqual(options.versions, frozenset({Version.RFC6455, Version.HIXIE76}))
+        self.assertEqual(options.allowedOrigins, ("https://a.example", "https://b.example"))
+        self.assertEqual(options.subprotocols, ("chat.v2", "chat.v1"))
+        self.assertEqual(options.maxMessageSize, 2 * 1024 * 1024)
+        self.assertEqual(options.maxFrameSize, 65536)
+        self.assertEqual(options.openTimeout, 3.0)
+        self.assertEqual(options.closeTimeout, 1.5)
+        self.assertEqual(options.pingInterval, 30.0)
+        self.assertEqual(options.pingTimeout, 7.0)
+
+    def test_pingIntervalOff(self) -> None:
+        """
+        C{--ping-interval off} (or 0) turns keepalive pings off.
+        """
+        self.assertIsNone(libraryOptions(parse("--ping-interval", "off")).pingInterval)
+        self.assertIsNone(libraryOptions(parse("--ping-interval", "0")).pingInterval)
+
+    def test_versionAliases(self) -> None:
+        """
+        Versions can be named by wire number and C{all} names every version.
+        """
+        options = libraryOptions(parse("--versions", "13, 8,7"))
+        self.assertEqual(
+            options.versions, frozenset({Version.RFC6455, Version.HYBI08, Version.HYBI07})
+        )
+        self.assertEqual(libraryOptions(parse("--versions", "all")).versions, frozenset(Version))
+
+    def assertUsageError(self, argv: list[str], *fragments: str) -> str:
+        """
+        Parsing C{argv} raises L{usage.UsageError} whose message holds every
+        one of C{fragments}.
+        """
+        error = self.assertRaises(usage.UsageError, parse, *argv)
+        for fragment in fragments:
+            self.assertIn(fragment, str(error))
+        return str(error)
+
+    def test_badSize(self) -> None:
+        """
+        A size that is not a number of bytes is refused, naming the option.
+        """
+        self.assertUsageError(["--max-message-size", "lots"], "--max-message-size", "'lots'")
+        self.assertUsageError(["--max-frame-size", "0"], "--max-frame-size", "positive")
+
+    def test_badSeconds(self) -> None:
+        """
+        A duration that is not a positive number is refused, naming the
+        option.
+        """
+        self.assertUsageError(["--open-timeout", "soon"], "--open-timeout", "'soon'")
+        self.assertUsageError(["--close-timeout", "-1"], "--close-timeout", "positive")
+
+    def test_badVersion(self) -> None:
+        """
+        An unknown protocol version is refused, naming it.
+        """
+        self.assertUsageError(["--versions", "rfc6455,hybi-99"], "--versions", "'hybi-99'")
+
+    def test_badEndpoint(self) -> None:
+        """
+        An endpoint description that does not parse is refused, naming it.
+        """
+        self.assertUsageError(["--listen", "tcp:notaport"], "--listen", "'tcp:notaport'")
+        self.assertUsageError(["--listen", "bogus:1234"], "--listen", "'bogus:1234'")
+
+    def test_sslMissingCertificate(self) -> None:
+        """
+        An C{ssl:} endpoint whose certificate file is missing is refused when
+        the options are parsed, not when the server starts.
+        """
+        missing = os.path.abspath(self.mktemp())
+        self.assertUsageError(
+            ["--listen", f"ssl:0:privateKey={missing}:certKey={missing}"], "--listen", "ssl:0"
+        )
+
+    def test_badPath(self) -> None:
+        """
+        A path that does not start with a slash is refused.
+        """
+        self.assertUsageError(["--path", "ws"], "--path", "'ws'")
+
+    def test_badStatic(self) -> None:
+        """
+        A static directory that does not exist is refused.
+        """
+        self.assertUsageError(["--static", self.mktemp()], "--static", "not a directory")
+
+    def test_unknownApp(self) -> None:
+        """
+        An application that is neither built in nor importable is refused
+        with the reason.
+        """
+        self.assertUsageError(["--app", "nosuchapp"], "--app", "'nosuchapp'", "built-in")
+        self.assertUsageError(
+            ["--app", "no_such_package_xyz.Factory"], "'no_such_package_xyz.Factory'", "cannot import"
+        )
+        sample = installSampleModule(self)
+        self.assertUsageError(["--app", f"{sample}:nothing"], "has no attribute 'nothing'")
+        self.assertUsageError(["--app", f"{sample}.notAnApp"], "an integer")
+
+    def test_userProtocolClass(self) -> None:
+        """
+        C{--app package.module:ProtocolClass} serves that protocol class,
+        with the library options given on the command line.
+        """
+        sample = installSampleModule(self)
+        config = parse("--app", f"{sample}:SampleProtocol", "--max-frame-size", "1000")
+        [(app, loaded, factory)] = tap.makeFactories(config["server"])
+        self.assertEqual(app.path, "/ws")
+        self.assertIsInstance(factory, WebSocketServerFactory)
+        self.assertIs(factory.protocol, sys.modules[sample].SampleProtocol)
+        self.assertEqual(factory.options.maxFrameSize, 1000)
+
+    def test_userFactoryCallable(self) -> None:
+        """
+        C{--app package.module.callable} serves the factory the callable
+        returns when given the options.
+        """
+        sample = installSampleModule(self)
+        config = parse("--app", f"{sample}.makeSampleFactory", "--open-timeout", "2")
+        [(_, _, factory)] = tap.makeFactories(config["server"])
+        self.assertTrue(factory.madeBySample)
+        self.assertEqual(factory.options.openTimeout, 2.0)
+
+    def test_compression(self) -> None:
+        """
+        C{--compression} is accepted when the codec has permessage-deflate;
+        otherwise it stops with a message that says so.
+        """
+        try:
+            tap.compressionExtensions()
+        except tap.ConfigError:
+            self.assertUsageError(["--compression"], "permessage-deflate")
+        else:
+            options = libraryOptions(parse("--compression"))
+            self.assertTrue(options.extensions)
+
+
+class ConfigFileTests(SynchronousTestCase):
+    """
+    Settings from a TOML file given with C{--config}.
+    """
+
+    def writeConfig(self, text: str) -> str:
+        """
+        Write C{text} (dedented) to a new file and return its path.
+        """
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def test_everySetting(self) -> None:
+        """
+        Every key of the file sets the same thing as its command-line option,
+        and several applications each get a path and their own settings.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        path = self.writeConfig(
+            f"""
+            listen = ["tcp:0:interface=127.0.0.1", 'tcp:0:interface=\\:\\:1']
+            static = {json.dumps(directory)}
+            versions = ["rfc6455", "hybi-08"]
+            allowed-origin = ["https://example.com"]
+            subprotocol = "chat.v1"
+            max-message-size = 1048576
+            max-frame-size = "512KiB"
+            open-timeout = 5
+            close-timeout = 2.5
+            ping-interval = 20
+            ping-timeout = 10
+
+            [[app]]
+            path = "/chat"
+            name = "chat"
+
+            [[app]]
+            path = "/echo"
+            name = "echo"
+            max-message-size = "20MiB"
+            """
+        )
+        config = parse("--config", path)
+        server = config["server"]
+        self.assertEqual(server.listen, ["tcp:0:interface=127.0.0.1", "tcp:0:interface=\\:\\:1"])
+        self.assertEqual(server.static, directory)
+        self.assertEqual([(a.name, a.path) for a in server.apps], [("chat", "/chat"), ("echo", "/echo")])
+        chatOptions = libraryOptions(config, 0)
+        echoOptions = libraryOptions(config, 1)
+        self.assertEqual(chatOptions.versions, frozenset({Version.RFC6455, Version.HYBI08}))
+        self.assertEqual(chatOptions.allowedOrigins, ("https://example.com",))
+        self.assertEqual(chatOptions.subprotocols, ("chat.v1",))
+        self.assertEqual(chatOptions.maxMessageSize, 1048576)
+        self.assertEqual(chatOptions.maxFrameSize, 512 * 1024)
+        self.assertEqual(
+            (chatOptions.openTimeout, chatOptions.closeTimeout), (5.0, 2.5)
+        )
+        self.assertEqual((chatOptions.pingInterval, chatOptions.pingTimeout), (20.0, 10.0))
+        self.assertEqual(echoOptions.maxMessageSize, 20 * 1024 * 1024)
+        self.assertEqual(echoOptions.maxFrameSize, 512 * 1024)
+
+    def test_commandLineWins(self) -> None:
+        """
+        An option given on the command line replaces the file's value.
+        """
+        path = self.writeConfig(
+            """
+            listen = "tcp:1234"
+            app = "echo"
+            max-message-size = 1000
+            """
+        )
+        config = parse("--config", path, "--listen", "tcp:0", "--max-message-size", "2000")
+        self.assertEqual(config["server"].listen, ["tcp:0"])
+        self.assertEqual(config["server"].apps[0].name, "echo")
+        self.assertEqual(config["server"].apps[0].path, "*")
+        self.assertEqual(libraryOptions(config).maxMessageSize, 2000)
+
+    def assertConfigError(self, text: str, *fragments: str) -> str:
+        """
+        Parsing a file holding C{text} raises L{usage.UsageError} naming the
+        file and holding every one of C{fragments}.
+        """
+        path = self.writeConfig(text)
+        error = self.assertRaises(usage.UsageError, parse, "--config", path)
+        self.assertIn(path, str(error))
+        for fragment in fragments:
+            self.assertIn(fragment, str(error))
+        return str(error)
+
+    def test_unknownKey(self) -> None:
+        """
+        An unknown key is refused, naming it.
+        """
+        self.assertConfigError('lisen = "tcp:80"\n', "unknown key 'lisen'")
+
+    def test_unknownAppKey(self) -> None:
+        """
+        An unknown key in an C{[[app]]} table is refused, naming the table
+        and the key.
+        """
+        self.assertConfigError(
+            '[[app]]\nname = "echo"\npath = "/e"\n\n[[app]]\nname = "chat"\nroom = "x"\n',
+            "app[1]", "unknown key 'room'",
+        )
+
+    def test_wrongType(self) -> None:
+        """
+        A value of the wrong type is refused, naming the key and the type.
+        """
+        self.assertConfigError("max-message-size = true\n", "'max-message-size'", "a boolean")
+        self.assertConfigError("listen = 8080\n", "'listen'", "an integer")
+        self.assertConfigError("compression = \"yes\"\n", "'compression'", "true or false")
+        self.assertConfigError('[[app]]\nname = "echo"\nopen-timeout = "x"\n', "app[0]", "'open-timeout'")
+
+    def test_appWithoutName(self) -> None:
+        """
+        An C{[[app]]} table without C{name} is refused.
+        """
+        self.assertConfigError('[[app]]\npath = "/x"\n', "app[0]", "'name' is missing")
+
+    def test_samePathTwice(self) -> None:
+        """
+        Two applications on one path are refused.
+        """
+        self.assertConfigError(
+            '[[app]]\nname = "echo"\npath = "/x"\n[[app]]\nname = "chat"\npath = "/x/"\n',
+            "'/x' is already used",
+        )
+
+    def test_badEndpoint(self) -> None:
+        """
+        A bad endpoint string in the file is refused, naming it.
+        """
+        path = self.writeConfig('listen = ["tcp:80", "tcp:eighty"]\n')
+        error = self.assertRaises(usage.UsageError, parse, "--config", path)
+        self.assertIn("'tcp:eighty'", str(error))
+
+    def test_notToml(self) -> None:
+        """
+        A file that is not TOML is refused with the parser's reason.
+        """
+        self.assertConfigError("listen = [\n", "not valid TOML")
+
+    def test_missingFile(self) -> None:
+        """
+        A configuration file that cannot be read is refused.
+        """
+        path = self.mktemp()
+        error = self.assertRaises(usage.UsageError, parse, "--config", path)
+        self.assertIn("cannot read", str(error))
+        self.assertIn(path, str(error))
+
+    def test_pathWithSeveralApps(self) -> None:
+        """
+        C{--path} cannot be combined with several C{[[app]]} tables.
+        """
+        path = self.writeConfig('[[app]]\nname = "echo"\npath = "/e"\n')
+        error = self.assertRaises(usage.UsageError, parse, "--config", path, "--path", "/x")
+        self.assertIn("--path", str(error))
+
+
+def render(resource, path: bytes, upgrade: bool = False) -> DummyRequest:
+    """
+    Find the resource for C{path} below the site root C{resource} and
+    return a request for it (without rendering it).
+    """
+    request = DummyRequest(path.lstrip(b"/").split(b"/"))
+    if upgrade:
+        request.requestHeaders.setRawHeaders(b"upgrade", [b"WebSocket"])
+    site = server.Site(resource)
+    request.site = site
+    request.found = site.getResourceFor(request)
+    return request
+
+
+class ServiceTests(SynchronousTestCase):
+    """
+    The service and factories that L{tap.makeService} builds.
+    """
+
+    def test_listensOnEveryEndpoint(self) -> None:
+        """
+        One listening service per C{--listen}, all with the same factory.
+        """
+        config = parse("--listen", "tcp:0", "--listen", "tcp:0:interface=\\:\\:1")
+        reactor = MemoryReactor()
+        service = tap.makeService(config, reactor)
+        service.privilegedStartService()
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertEqual(len(reactor.tcpServers), 2)
+        self.assertEqual(reactor.tcpServers[1][3], "::1")
+        self.assertIs(reactor.tcpServers[0][1], reactor.tcpServers[1][1])
+
+    def test_demoSite(self) -> None:
+        """
+        By default a web site serves the chat page at C{/}, its settings at
+        C{/config.json}, and the chat application at C{/ws}.
+        """
+        site = tap.makeRootFactory(parse()["server"])
+        self.assertIsInstance(site, server.Site)
+        found = render(site.resource, b"/ws", upgrade=True).found
+        self.assertIsInstance(found, WebSocketResource)
+        self.assertIsInstance(found.factory, chat.ChatFactory)
+        index = render(site.resource, b"/").found
+        self.assertIsInstance(index, static.File)
+        self.assertEqual(os.path.basename(index.path), "index.html")
+        self.assertTrue(os.path.isfile(index.path))
+        settings = render(site.resource, b"/config.json").found
+        self.assertEqual(json.loads(settings.data), {"path": "/ws"})
+
+    def test_echoBare(self) -> None:
+        """
+        The echo application on every path, with no static files, is served
+        by its own factory straight on the endpoint.
+        """
+        factory = tap.makeRootFactory(parse("--app", "echo")["server"])
+        self.assertIsInstance(factory, WebSocketServerFactory)
+        self.assertIs(factory.protocol, echo.EchoProtocol)
+
+    def test_echoEveryPathWithStatic(self) -> None:
+        """
+        The echo application on every path beside static files: WebSocket
+        requests on any path reach the echo application and other requests
+        reach the files.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        with open(os.path.join(directory, "x"), "w") as f:
+            f.write("a file")
+        site = tap.makeRootFactory(parse("--app", "echo", "--static", directory)["server"])
+        for path in (b"/", b"/x", b"/a/b/c"):
+            found = render(site.resource, path, upgrade=True).found
+            self.assertIsInstance(found, WebSocketResource)
+        self.assertIsInstance(render(site.resource, b"/x").found, static.File)
+
+    def test_severalApps(self) -> None:
+        """
+        Applications of a configuration file are each served on their path,
+        nested paths included, and the demo page learns the chat path.
+        """
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write(
+                '[[app]]\nname = "chat"\npath = "/rooms/chat"\n'
+                '[[app]]\nname = "echo"\npath = "/echo"\n'
+            )
+        site = tap.makeRootFactory(parse("--config", path)["server"])
+        chatResource = render(site.resource, b"/rooms/chat", upgrade=True).found
+        echoResource = render(site.resource, b"/echo", upgrade=True).found
+        self.assertIsInstance(chatResource.factory, chat.ChatFactory)
+        self.assertIs(echoResource.factory.protocol, echo.EchoProtocol)
+        settings = render(site.resource, b"/config.json").found
+        self.assertEqual(json.loads(settings.data), {"path": "/rooms/chat"})
