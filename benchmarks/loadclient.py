@@ -73,6 +73,26 @@ def processCpuSeconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machineBusySeconds():
+    """
+    Read the CPU time all cores have spent busy (not idle, not waiting for
+    I/O) from C{/proc/stat}.
+
+    @return: seconds, summed over cores, or C{None} if unreadable.
+    """
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if fields[0] != b"cpu":
+        return None
+    ticks = [int(x) for x in fields[1:9]]
+    # user nice system idle iowait irq softirq steal
+    busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def processRss(pid):
     """
     Read another process's resident set size from C{/proc/PID/status}.

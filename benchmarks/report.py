@@ -91,7 +91,9 @@ def describeOutcome(workload, outcome):
         parts.append("%s %s" % (formatValue(outcome.values[key], metric.unit), metric.unit))
     line = ", ".join(parts)
     if outcome.serverCpu is not None:
-        line += "  (server cpu %.0f%%, client cpu %.0f%%)" % (outcome.serverCpu, outcome.clientCpu)
+        line += "  (cpu: server %.0f%%, client %.0f%%, others %s)" % (
+            outcome.serverCpu, outcome.clientCpu,
+            "?" if outcome.otherCpu is None else "%.0f%%" % (outcome.otherCpu,))
     return line
 
 
@@ -113,6 +115,7 @@ def summarize(cell):
         "max": max(values),
         "serverCpuMedian": statistics.median(cell["serverCpu"]) if cell["serverCpu"] else None,
         "clientCpuMedian": statistics.median(cell["clientCpu"]) if cell["clientCpu"] else None,
+        "otherCpuMedian": statistics.median(cell["otherCpu"]) if cell["otherCpu"] else None,
         "notes": cell["notes"],
     }
 
@@ -255,8 +258,10 @@ def renderMarkdown(document, labels):
         lines.append("")
 
     lines.append(
-        "CPU use during the measurement window, median, in % of one core: server / client. "
-        "The client is not the bottleneck where the server is near 100 % and the client is not."
+        "CPU use during the measurement window, median, in % of one core: "
+        "server / client / every other process on the machine. The client is not the "
+        "bottleneck where it stays well below 100 %; a server below 100 % was waiting "
+        "(a batch's round trip) or sharing its core with other processes."
     )
     lines.append("")
     lines.append("| workload | " + " | ".join(labels[n] for n in order) + " |")
@@ -275,7 +280,9 @@ def renderMarkdown(document, labels):
             if s is None or s["serverCpuMedian"] is None:
                 cells.append("-")
             else:
-                cells.append("%.0f / %.0f" % (s["serverCpuMedian"], s["clientCpuMedian"]))
+                cells.append("%.0f / %.0f / %s" % (
+                    s["serverCpuMedian"], s["clientCpuMedian"],
+                    "?" if s["otherCpuMedian"] is None else "%.0f" % (s["otherCpuMedian"],)))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     notes = []

@@ -42,6 +42,19 @@ SERVERS_DIR = os.path.join(HERE, "servers")
 RESULTS_DIR = os.path.join(HERE, "results")
 RAW_DIR = os.path.join(RESULTS_DIR, "raw")
 
+#: Message and frame size limit asked of every server (as in servers/_common.py).
+BIG = 64 * 1024 * 1024
+
+
+def serverEnvironment():
+    """
+    The environment of server processes: unbuffered output, and the
+    repository root on C{PYTHONPATH} so that twistd finds the project's
+    C{twisted/plugins} directory (an editable install does not expose it).
+    """
+    path = [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(path))
+
 
 class Settings:
     """
@@ -110,6 +123,8 @@ class Server:
                     self.twistdApp,
                     "--listen",
                     "tcp:%d:interface=127.0.0.1:backlog=1024" % (port,),
+                    "--max-message-size=%d" % (BIG,),
+                    "--max-frame-size=%d" % (BIG,),
                 ],
                 False,
             )
@@ -137,7 +152,8 @@ def allServers():
 
 def _check(argv, timeout=60):
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                                env=serverEnvironment())
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, str(e)
     lines = (result.stderr or result.stdout).strip().splitlines()
@@ -230,7 +246,7 @@ class RunningServer:
         argv, self.readyLine = server.command(app, self.port)
         self.logPath = logPath
         self.log = open(logPath, "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = serverEnvironment()
         self.process = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=ROOT, env=env, preexec_fn=pinning.preexec(),
@@ -407,12 +423,14 @@ def main(argv=None):
                 for key, metric in workload.metrics:
                     cell = results.setdefault(metric.name, {}).setdefault(
                         server.name, {"values": [], "serverCpu": [], "clientCpu": [],
-                                      "notes": []})
+                                      "otherCpu": [], "notes": []})
                     cell["values"].append(outcome.values[key])
                     if outcome.serverCpu is not None:
                         cell["serverCpu"].append(outcome.serverCpu)
                     if outcome.clientCpu is not None:
                         cell["clientCpu"].append(outcome.clientCpu)
+                    if outcome.otherCpu is not None:
+                        cell["otherCpu"].append(outcome.otherCpu)
                     if outcome.note and outcome.note not in cell["notes"]:
                         cell["notes"].append(outcome.note)
                 print("%s %s%s" % (tag, report.describeOutcome(workload, outcome),

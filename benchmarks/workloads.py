@@ -17,6 +17,7 @@ from loadclient import (
     checkQuiet,
     closeAll,
     cpuSeconds,
+    machineBusySeconds,
     makeRng,
     openConnections,
     processCpuSeconds,
@@ -53,13 +54,16 @@ class Measurement:
     @ivar values: metric name to value.
     @ivar serverCpu: server CPU use during the window, in percent of one core.
     @ivar clientCpu: client CPU use during the window, in percent of one core.
+    @ivar otherCpu: CPU use of every other process on the machine during the
+        window, in percent of one core (the machine may be shared).
     @ivar note: anything worth reporting (e.g. fewer connections than asked).
     """
 
-    def __init__(self, values, serverCpu=None, clientCpu=None, note=None):
+    def __init__(self, values, window=None, note=None):
         self.values = values
-        self.serverCpu = serverCpu
-        self.clientCpu = clientCpu
+        self.serverCpu = window.serverCpu if window else None
+        self.clientCpu = window.clientCpu if window else None
+        self.otherCpu = window.otherCpu if window else None
         self.note = note
 
 
@@ -72,6 +76,7 @@ class Window:
         self.pid = pid
 
     def __enter__(self):
+        self.machineStart = machineBusySeconds()
         self.serverStart = processCpuSeconds(self.pid)
         self.clientStart = cpuSeconds()
         self.start = time.monotonic()
@@ -80,11 +85,16 @@ class Window:
     def __exit__(self, *exc):
         self.elapsed = time.monotonic() - self.start
         serverEnd = processCpuSeconds(self.pid)
-        self.clientCpu = 100.0 * (cpuSeconds() - self.clientStart) / self.elapsed
-        if serverEnd is None or self.serverStart is None:
-            self.serverCpu = None
-        else:
-            self.serverCpu = 100.0 * (serverEnd - self.serverStart) / self.elapsed
+        clientSeconds = cpuSeconds() - self.clientStart
+        machineEnd = machineBusySeconds()
+        self.clientCpu = 100.0 * clientSeconds / self.elapsed
+        self.serverCpu = self.otherCpu = None
+        if serverEnd is not None and self.serverStart is not None:
+            serverSeconds = serverEnd - self.serverStart
+            self.serverCpu = 100.0 * serverSeconds / self.elapsed
+            if machineEnd is not None and self.machineStart is not None:
+                other = machineEnd - self.machineStart - serverSeconds - clientSeconds
+                self.otherCpu = max(0.0, 100.0 * other / self.elapsed)
         return False
 
 
@@ -120,7 +130,7 @@ def echoWorkload(connections, inFlight, size, text, unit):
             value = messages * size / elapsed / 1e6
         else:
             value = messages / elapsed
-        return Measurement({None: value}, window.serverCpu, window.clientCpu)
+        return Measurement({None: value}, window)
 
     run.unit = unit
     return run
@@ -140,7 +150,7 @@ def handshakeWorkload(concurrency):
             count, elapsed = pump.cycle(
                 settings.duration, settings.maxBatches * concurrency, settings.timeout
             )
-        return Measurement({None: count / elapsed}, window.serverCpu, window.clientCpu)
+        return Measurement({None: count / elapsed}, window)
 
     return run
 
@@ -191,7 +201,7 @@ def latencyWorkload(target, pid, settings):
     samples.sort()
     p50 = statistics.median(samples) / 1000.0
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1000.0
-    return Measurement({"p50": p50, "p99": p99}, window.serverCpu, window.clientCpu)
+    return Measurement({"p50": p50, "p99": p99}, window)
 
 
 def broadcastWorkload(receivers, burstSize, size):
@@ -224,9 +234,7 @@ def broadcastWorkload(receivers, burstSize, size):
             closeAll(socks)
         if bursts < 1:
             raise BenchmarkError("no burst completed")
-        return Measurement(
-            {None: bursts * burstSize * receivers / elapsed}, window.serverCpu, window.clientCpu
-        )
+        return Measurement({None: bursts * burstSize * receivers / elapsed}, window)
 
     return run
 

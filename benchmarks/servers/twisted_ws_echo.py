@@ -3,7 +3,9 @@ twisted_ws: echo or broadcast, written against the public API
 (C{WebSocketServerFactory} + a C{WebSocketProtocol} subclass).
 
 The suite prefers the twistd echo app (C{twistd websocket --app echo}) when
-it exists; this script is the fallback and the broadcast server.
+it exists; this script is the fallback and the broadcast server (the
+twistd C{chat} app speaks JSON with join and leave notices, not a plain
+byte-for-byte broadcast).
 """
 
 import dataclasses
@@ -13,6 +15,11 @@ from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
 from twisted_ws import Options, WebSocketProtocol, WebSocketServerFactory
+
+try:
+    from twisted_ws.codec import PreparedMessage
+except ImportError:
+    PreparedMessage = None
 
 
 class Echo(WebSocketProtocol):
@@ -42,14 +49,29 @@ class Broadcast(WebSocketProtocol):
             parent(reason)
 
     def textMessageReceived(self, message):
-        for client in self.factory.clients:
-            if client is not self:
-                client.transport.sendTextMessage(message)
+        self.broadcast(message)
 
     def bytesMessageReceived(self, data):
-        for client in self.factory.clients:
-            if client is not self:
-                client.transport.sendBytesMessage(data)
+        self.broadcast(data)
+
+    def broadcast(self, data):
+        """
+        Send C{data} to every other open connection, framed once
+        (C{PreparedMessage}) when this version of twisted_ws offers that.
+        """
+        if PreparedMessage is not None:
+            prepared = PreparedMessage(data)
+            for client in self.factory.clients:
+                if client is not self:
+                    client.transport.sendPreparedMessage(prepared)
+        elif isinstance(data, str):
+            for client in self.factory.clients:
+                if client is not self:
+                    client.transport.sendTextMessage(data)
+        else:
+            for client in self.factory.clients:
+                if client is not self:
+                    client.transport.sendBytesMessage(data)
 
 
 def bigOptions():
