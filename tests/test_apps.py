@@ -1,0 +1,377 @@
+"""
+Tests for the built-in applications of C{twistd websocket}:
+L{twisted_ws.apps.echo} and L{twisted_ws.apps.chat}, run by the Twisted
+layer over L{StringTransport} and talked to with the codec's client.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_ws import Options, Version
+from twisted_ws.apps import chat, echo
+from twisted_ws.codec import (
+    BinaryMessage,
+    ClientConnection,
+    CloseReceived,
+    ConnectionOpened,
+    TextMessage,
+)
+
+ALL_VERSIONS = list(Version)
+HYBI_VERSIONS = [v for v in Version if not v.isHixie]
+
+
+class BufferingTransport(StringTransport):
+    """
+    A L{StringTransport} that reports everything written to it as still
+    waiting to be sent, the way a TCP transport's buffer does while its
+    peer reads nothing.
+    """
+
+    offset = 0
+    _tempDataLen = 0
+
+    @property
+    def dataBuffer(self) -> bytes:
+        return self.io.getvalue()
+
+
+class Client:
+    """
+    A WebSocket client (the codec's L{ClientConnection}) connected to a
+    server protocol over a L{StringTransport}.
+
+    @ivar server: the server's byte-level protocol.
+    @ivar transport: the server's transport: what it wrote is what this
+        client receives.
+    @ivar codec: the client codec.
+    @ivar events: every event the client received and has not yet taken.
+    """
+
+    def __init__(
+        self,
+        factory: Any,
+        version: Version = Version.RFC6455,
+        path: str = "/ws",
+        subprotocols: tuple[str, ...] = (),
+        transport: StringTransport | None = None,
+    ) -> None:
+        self.transport = transport if transport is not None else StringTransport()
+        self.server = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
+        self.server.makeConnection(self.transport)
+        self.codec = ClientConnection(
+            "127.0.0.1:8080",
+            path,
+            version=version,
+            subprotocols=subprotocols,
+            options=Options(maxMessageSize=64 << 20, maxFrameSize=64 << 20),
+        )
+        self.events: list[Any] = []
+        self.pump()
+
+    def pump(self) -> None:
+        """
+        Move bytes both ways until neither side has anything to send.
+        """
+        while True:
+            toServer = self.codec.dataToSend()
+            if toServer:
+                self.server.dataReceived(toServer)
+            toClient = self.transport.value()
+            if toClient:
+                self.transport.clear()
+                self.events.extend(self.codec.receiveData(toClient))
+            if not toServer and not toClient:
+                return
+
+    def take(self, kind: type) -> list[Any]:
+        """
+        Remove and return the received events of type C{kind}.
+        """
+        taken = [e for e in self.events if isinstance(e, kind)]
+        self.events = [e for e in self.events if not isinstance(e, kind)]
+        return taken
+
+    def sendText(self, text: str) -> None:
+        """
+        Send a text message and deliver the answers.
+        """
+        self.codec.sendText(text)
+        self.pump()
+
+    def sendJSON(self, message: dict[str, Any]) -> None:
+        """
+        Send a chat command.
+        """
+        self.sendText(json.dumps(message))
+
+    def received(self) -> list[dict[str, Any]]:
+        """
+        Remove and return the JSON messages received.
+        """
+        self.pump()
+        return [json.loads(e.data) for e in self.take(TextMessage)]
+
+
+class EchoTests(SynchronousTestCase):
+    """
+    L{echo}: every message comes back.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.factory = echo.makeFactory()
+        self.factory.reactor = self.reactor
+
+    def test_textEveryVersion(self) -> None:
+        """
+        Text messages come back unchanged on every protocol version.
+        """
+        for version in ALL_VERSIONS:
+            client = Client(self.factory, version)
+            [opened] = client.take(ConnectionOpened)
+            self.assertEqual(opened.version, version)
+            client.sendText("h\u00e9llo")
+            client.sendText("")
+            self.assertEqual([e.data for e in client.take(TextMessage)], ["h\u00e9llo", ""], version)
+
+    def test_binaryHybi(self) -> None:
+        """
+        Binary messages come back unchanged on every version that has them.
+        """
+        for version in HYBI_VERSIONS:
+            client = Client(self.factory, version)
+            client.codec.sendBinary(bytes(range(256)))
+            client.pump()
+            self.assertEqual([e.data for e in client.take(BinaryMessage)], [bytes(range(256))])
+
+    def test_largeMessage(self) -> None:
+        """
+        A message of more than 16 MiB, as the conformance suite sends,
+        comes back with the default options of the echo application.
+        """
+        client = Client(self.factory)
+        payload = b"\x5a" * (16 * 1024 * 1024 + 1)
+        client.codec.sendBinary(payload)
+        client.pump()
+        [message] = client.take(BinaryMessage)
+        self.assertEqual(len(message.data), len(payload))
+        self.assertEqual(message.data, payload)
+
+    def test_slowReaderStopsReading(self) -> None:
+        """
+        While the echoes cannot be written (the transport paused its
+        producer), the server stops reading from the client, and reads
+        again once they drain.
+        """
+        client = Client(self.factory)
+        self.assertEqual(client.transport.producerState, "producing")
+        client.server.pauseProducing()
+        self.assertEqual(client.transport.producerState, "paused")
+        client.server.resumeProducing()
+        self.assertEqual(client.transport.producerState, "producing")
+
+
+class ChatTests(SynchronousTestCase):
+    """
+    L{chat}: a hub with rooms.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.factory = chat.makeFactory(Options(subprotocols=("chat.v1",)))
+        self.factory.reactor = self.reactor
+
+    def join(self, name: str, room: str = "lobby", version: Version = Version.RFC6455) -> Client:
+        """
+        Connect a client, join C{room} as C{name} and drop what it was told.
+        """
+        client = Client(self.factory, version)
+        client.sendJSON({"type": "join", "room": room, "name": name})
+        client.received()
+        return client
+
+    def test_welcome(self) -> None:
+        """
+        On opening, the client learns its protocol version, subprotocol and
+        whether compression is on.
+        """
+        client = Client(self.factory, Version.HYBI08, subprotocols=("chat.v1",))
+        [welcome] = client.received()
+        self.assertEqual(welcome["type"], "welcome")
+        self.assertEqual(welcome["version"], "hybi-08")
+        self.assertEqual(welcome["subprotocol"], "chat.v1")
+        self.assertIs(welcome["compression"], False)
+        client = Client(self.factory, Version.HIXIE75)
+        [welcome] = client.received()
+        self.assertEqual((welcome["version"], welcome["subprotocol"]), ("hixie-75", None))
+
+    def test_joinTellsEveryone(self) -> None:
+        """
+        A client that joins is told who is in the room, and the others are
+        told it joined.
+        """
+        alice = self.join("alice")
+        bob = Client(self.factory)
+        bob.received()
+        bob.sendJSON({"type": "join", "room": "lobby", "name": "bob"})
+        self.assertEqual(
+            bob.received(),
+            [{"type": "joined", "room": "lobby", "name": "bob", "users": ["alice", "bob"]}],
+        )
+        self.assertEqual(
+            alice.received(),
+            [{"type": "join", "room": "lobby", "name": "bob", "users": ["alice", "bob"]}],
+        )
+
+    def test_messageReachesOthersInRoom(self) -> None:
+        """
+        A message reaches every other client in the sender's room, on every
+        protocol version, and no one else.
+        """
+        sender = self.join("sender")
+        others = [self.join(f"u{i}", version=v) for i, v in enumerate(ALL_VERSIONS)]
+        elsewhere = self.join("elsewhere", room="other")
+        sender.received()
+        for other in others:
+            other.received()
+        sender.sendJSON({"type": "message", "text": "hi \u2603"})
+        expected = {"type": "message", "room": "lobby", "name": "sender", "text": "hi \u2603"}
+        for other in others:
+            self.assertEqual(other.received(), [expected])
+        self.assertEqual(sender.received(), [])
+        self.assertEqual(elsewhere.received(), [])
+
+    def test_broadcastPreparedOnce(self) -> None:
+        """
+        A broadcast hands one L{twisted_ws.PreparedMessage} to every member,
+        so that its frame is built once per protocol family.
+        """
+        sender = self.join("sender")
+        others = [self.join(f"u{i}", version=v) for i, v in enumerate(ALL_VERSIONS)]
+        sent: list[Any] = []
+        for other in others:
+            original = other.server.sendPreparedMessage
+
+            def record(message: Any, original: Any = original) -> None:
+                sent.append(message)
+                original(message)
+
+            other.server.sendPreparedMessage = record
+        sender.sendJSON({"type": "message", "text": "once"})
+        self.assertEqual(len(sent), len(others))
+        self.assertEqual(len({id(message) for message in sent}), 1)
+
+    def test_leave(self) -> None:
+        """
+        When a client goes away, the others in its room are told, with the
+        users who remain.
+        """
+        alice = self.join("alice")
+        bob = self.join("bob")
+        alice.received()
+        bob.server.connectionLost(Failure(ConnectionDone("gone")))
+        self.assertEqual(
+            alice.received(),
+            [{"type": "leave", "room": "lobby", "name": "bob", "users": ["alice"]}],
+        )
+        self.assertEqual(list(self.factory.hub.rooms["lobby"].members), ["alice"])
+
+    def test_changeRoom(self) -> None:
+        """
+        Joining another room leaves the first one; an empty room goes away.
+        """
+        alice = self.join("alice")
+        alice.sendJSON({"type": "join", "room": "games", "name": "alice"})
+        self.assertEqual(alice.received()[0]["room"], "games")
+        self.assertEqual(sorted(self.factory.hub.rooms), ["games"])
+
+    def test_nameTaken(self) -> None:
+        """
+        A name already used in the room gets a suffix.
+        """
+        self.join("alice")
+        second = Client(self.factory)
+        second.sendJSON({"type": "join", "room": "lobby", "name": "alice"})
+        self.assertEqual(second.received()[-1]["name"], "alice-2")
+
+    def test_usersList(self) -> None:
+        """
+        A client can ask who is in its room.
+        """
+        alice = self.join("alice")
+        self.join("bob")
+        alice.received()
+        alice.sendJSON({"type": "users"})
+        self.assertEqual(alice.received(), [{"type": "users", "room": "lobby", "users": ["alice", "bob"]}])
+
+    def test_plainText(self) -> None:
+        """
+        A plain text message from a client that has not joined puts it in
+        the lobby under a guest name and reaches the others.
+        """
+        alice = self.join("alice")
+        plain = Client(self.factory, Version.HIXIE76)
+        plain.received()
+        plain.sendText("hello from an old browser")
+        [joined] = plain.received()
+        self.assertEqual(joined["type"], "joined")
+        self.assertTrue(joined["name"].startswith("guest-"))
+        messages = [m for m in alice.received() if m["type"] == "message"]
+        self.assertEqual(
+            messages,
+            [{"type": "message", "room": "lobby", "name": joined["name"],
+              "text": "hello from an old browser"}],
+        )
+
+    def test_errors(self) -> None:
+        """
+        Unknown commands, empty messages and binary messages are answered
+        with an error, and the connection stays open.
+        """
+        alice = self.join("alice")
+        alice.sendJSON({"type": "dance"})
+        alice.sendJSON({"type": "message", "text": ""})
+        alice.codec.sendBinary(b"\x00")
+        alice.pump()
+        self.assertEqual([m["type"] for m in alice.received()], ["error"] * 3)
+        self.assertTrue(alice.server.isOpen)
+
+    def test_slowClientDropped(self) -> None:
+        """
+        A client whose send buffer holds more than the hub's bound is
+        dropped with close code 1008 and taken out of its room; the others
+        still get the messages.
+        """
+        self.factory.hub.maxBuffered = 4096
+        talker = self.join("talker")
+        reader = self.join("reader")
+        slow = Client(self.factory, transport=BufferingTransport())
+        slow.sendJSON({"type": "join", "room": "lobby", "name": "slow"})
+        talker.received()
+        reader.received()
+        # The slow client's transport keeps everything; the client reads
+        # nothing from here on.
+        for i in range(20):
+            talker.sendJSON({"type": "message", "text": f"{i:03d}" + "x" * 500})
+            if "slow" not in self.factory.hub.rooms["lobby"].members:
+                break
+        self.assertNotIn("slow", self.factory.hub.rooms["lobby"].members)
+        self.assertLess(i, 19)
+        seen = reader.received()
+        self.assertEqual(len([m for m in seen if m["type"] == "message"]), i + 1)
+        self.assertIn(
+            {"type": "leave", "room": "lobby", "name": "slow", "users": ["talker", "reader"]}, seen
+        )
+        # What the slow client finally reads ends with a close frame, 1008.
+        slow.events.extend(slow.codec.receiveData(slow.transport.value()))
+        [close] = slow.take(CloseReceived)
+        self.assertEqual(close.code, 1008)
