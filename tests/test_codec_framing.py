@@ -605,7 +605,6 @@ class UTF8Tests(SynchronousTestCase):
             ([b"ab", b"c\xffd"], 3),
             ([b"\xe2\x82A"], 2),
             ([b"\xc0\xafxyz"], 0),
-            ([b"a\xed\xa0\x80"], 2),
             ([b"\xf4\x90\x80\x80"], 1),
             ([b"hello ", b"\xe2", b"\x82", b"(more)"], 8),
         ]
@@ -615,8 +614,21 @@ class UTF8Tests(SynchronousTestCase):
         In a single frame or a fragmented message arriving byte by byte, in
         both roles, 1007 appears with the first byte that cannot be UTF-8.
         """
+        self.checkCases(self.cases())
+
+    def test_surrogateFailsAsSoonAsBadByteArrives(self) -> None:
+        """
+        An encoded UTF-16 surrogate fails with 1007 at its second byte (0xED
+        may only be followed by 0x80-0x9F).
+        """
+        self.checkCases([([b"a\xed\xa0\x80"], 2), ([b"ab", b"\xed", b"\xbf\xbf"], 3)])
+
+    def checkCases(self, cases) -> None:
+        """
+        Check each of C{cases} (as returned by L{cases}) in every role.
+        """
         for label, make, encode in receivers():
-            for pieces, badOffset in self.cases():
+            for pieces, badOffset in cases:
                 data = b""
                 consumed = 0
                 index = None
