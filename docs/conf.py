@@ -51,7 +51,7 @@ html_theme_options = {
 }
 
 pygments_style = "sphinx"
-highlight_language = "python3"
+highlight_language = "default"
 
 # Autodoc: signatures come from the code; type hints are shown in the
 # signature only, so that an epytext @type field and an annotation do not

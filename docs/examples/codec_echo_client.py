@@ -3,10 +3,11 @@ A blocking WebSocket client on plain sockets, using only the sans-I/O codec
 (no Twisted). It sends a few messages, checks that each comes back, and
 closes the connection.
 
-    python codec_echo_client.py PORT [VERSION]
+    python codec_echo_client.py PORT [VERSION [PATH]]
 
 VERSION is a label such as rfc6455 (the default), hybi-08, hybi-07,
-hixie-76 or hixie-75. The exit status is 0 when every echo matched.
+hixie-76 or hixie-75; PATH defaults to /echo. The exit status is 0 when
+every echo matched.
 """
 
 import socket
@@ -22,9 +23,9 @@ from twisted_ws.codec import (
 )
 
 
-def main(port, label="rfc6455"):
+def main(port, label="rfc6455", path="/echo"):
     version = Version.fromLabel(label)
-    conn = ClientConnection(f"127.0.0.1:{port}", "/echo", version=version)
+    conn = ClientConnection(f"127.0.0.1:{port}", path, version=version)
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(conn.dataToSend())  # the opening request
 
@@ -61,4 +62,4 @@ def main(port, label="rfc6455"):
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]), *sys.argv[2:3]))
+    sys.exit(main(int(sys.argv[1]), *sys.argv[2:4]))
