@@ -1,10 +1,11 @@
 """
 The events that a connection's C{receiveData} returns.
 
-Events are small immutable records.  They are plain classes with
-C{__slots__} rather than frozen dataclasses because two of them are created
-for every message on the hot path, and a frozen dataclass costs about twice
-as much to build.
+Events are small read-only records.  They are plain classes with
+C{__slots__} rather than frozen dataclasses because one of them is created
+for every message on the hot path, and a frozen dataclass (or any guard
+against assignment) costs about twice as much to build.  Treat their
+attributes as read-only.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ __all__ = [
 
 class Event:
     """
-    Base class of the codec's events: equality and C{repr} by fields, and no
-    assignment after construction.
+    Base class of the codec's events: equality, hashing and C{repr} by
+    fields.
     """
 
     __slots__: tuple[str, ...] = ()
@@ -51,20 +52,12 @@ class Event:
         fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
         return f"{type(self).__name__}({fields})"
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} events are immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} events are immutable")
-
 
 def _hashable(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_hashable(v) for v in value)
     return value
 
-
-_set = object.__setattr__
 
 
 class RequestReceived(Event):
@@ -79,7 +72,7 @@ class RequestReceived(Event):
     request: HandshakeRequest
 
     def __init__(self, request: HandshakeRequest) -> None:
-        _set(self, "request", request)
+        self.request = request
 
 
 class ConnectionOpened(Event):
@@ -105,10 +98,10 @@ class ConnectionOpened(Event):
         extensions: tuple[Extension, ...],
         headers: list[tuple[str, str]],
     ) -> None:
-        _set(self, "version", version)
-        _set(self, "subprotocol", subprotocol)
-        _set(self, "extensions", extensions)
-        _set(self, "headers", headers)
+        self.version = version
+        self.subprotocol = subprotocol
+        self.extensions = extensions
+        self.headers = headers
 
 
 class HandshakeFailed(Event):
@@ -129,9 +122,9 @@ class HandshakeFailed(Event):
     error: PeerError
 
     def __init__(self, status: int | None, reason: str, error: PeerError) -> None:
-        _set(self, "status", status)
-        _set(self, "reason", reason)
-        _set(self, "error", error)
+        self.status = status
+        self.reason = reason
+        self.error = error
 
 
 class TextMessage(Event):
@@ -145,7 +138,7 @@ class TextMessage(Event):
     data: str
 
     def __init__(self, data: str) -> None:
-        _set(self, "data", data)
+        self.data = data
 
 
 class BinaryMessage(Event):
@@ -159,7 +152,7 @@ class BinaryMessage(Event):
     data: bytes
 
     def __init__(self, data: bytes) -> None:
-        _set(self, "data", data)
+        self.data = data
 
 
 class Ping(Event):
@@ -174,7 +167,7 @@ class Ping(Event):
     data: bytes
 
     def __init__(self, data: bytes) -> None:
-        _set(self, "data", data)
+        self.data = data
 
 
 class Pong(Event):
@@ -188,7 +181,7 @@ class Pong(Event):
     data: bytes
 
     def __init__(self, data: bytes) -> None:
-        _set(self, "data", data)
+        self.data = data
 
 
 class CloseReceived(Event):
@@ -205,8 +198,8 @@ class CloseReceived(Event):
     reason: str
 
     def __init__(self, code: int, reason: str) -> None:
-        _set(self, "code", code)
-        _set(self, "reason", reason)
+        self.code = code
+        self.reason = reason
 
 
 class ProtocolError(Event):
@@ -224,5 +217,5 @@ class ProtocolError(Event):
     reason: str
 
     def __init__(self, code: int, reason: str) -> None:
-        _set(self, "code", code)
-        _set(self, "reason", reason)
+        self.code = code
+        self.reason = reason

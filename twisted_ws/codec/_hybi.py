@@ -40,6 +40,8 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
+#: Payloads shorter than this are unmasked inline in the receive loop.
+_SMALL_MASK = 1024
 #: Payloads shorter than this are joined to their header before queueing.
 _JOIN_LIMIT = 4096
 
@@ -133,6 +135,9 @@ class HybiFramer:
         self._frameFin = False
         self.receiveDone = False
         self.sendDone = False
+        if not isClient and not extensions and options.fragmentSize is None:
+            self.sendText = self._sendTextPlain  # type: ignore[method-assign]
+            self.sendBinary = self._sendBinaryPlain  # type: ignore[method-assign]
 
     # Receiving.
 
@@ -201,7 +206,14 @@ class HybiFramer:
                 # A whole unfragmented message without extension bits.
                 payload = buf[pstart:pend]
                 if expectMask:
-                    payload = mask(payload, buf[pstart - 4 : pstart])
+                    if length < _SMALL_MASK:
+                        # Inline of mask() for small payloads, the common case.
+                        payload = (
+                            _fromBytes(payload, "little")
+                            ^ _fromBytes((buf[pstart - 4 : pstart] * ((length >> 2) + 1))[:length], "little")
+                        ).to_bytes(length, "little")
+                    else:
+                        payload = mask(payload, buf[pstart - 4 : pstart])
                 pos = pend
                 if b0 == 0x82:
                     append(BinaryMessage(payload))
@@ -420,6 +432,27 @@ class HybiFramer:
             b0 = OP_CONTINUATION
             offset += size
         self._sendFrame(0x80 | b0, bytes(view[offset:]))
+
+    def _sendTextPlain(self, text: str) -> None:
+        # sendText for a server with no extension and no fragmentation.
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        payload = text.encode("utf-8")
+        n = len(payload)
+        if n < 126:
+            self._out.append(_pack2(0x81, n) + payload)
+        else:
+            self._sendFrame(0x81, payload)
+
+    def _sendBinaryPlain(self, data: bytes) -> None:
+        # sendBinary for a server with no extension and no fragmentation.
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        n = len(data)
+        if n < 126:
+            self._out.append(_pack2(0x82, n) + data)
+        else:
+            self._sendFrame(0x82, bytes(data))
 
     def sendText(self, text: str) -> None:
         """

@@ -62,10 +62,9 @@ def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     if n < _SMALL:
         if not n:
             return b""
-        q, r = divmod(n, 4)
-        return (_fromBytes(data, "little") ^ _fromBytes(key * q + key[:r], "little")).to_bytes(
-            n, "little"
-        )
+        return (
+            _fromBytes(data, "little") ^ _fromBytes((key * ((n >> 2) + 1))[:n], "little")
+        ).to_bytes(n, "little")
     return _largeImpl(data, key)
 
 
