@@ -62,8 +62,16 @@ def ensureEnvironment(extras: str) -> None:
     stamp.touch()
 
 
+def _env() -> dict[str, str]:
+    # trial does not put the working directory on sys.path; the tests package
+    # lives beside the project, so name it explicitly.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def run(argv: list[str]) -> int:
-    return subprocess.call(argv, cwd=ROOT)
+    return subprocess.call(argv, cwd=ROOT, env=_env())
 
 
 def cmdServe(args: list[str]) -> int:
@@ -77,6 +85,7 @@ def cmdTest(args: list[str]) -> int:
     proc = subprocess.Popen(
         [str(BIN / "trial"), *(args or ["tests"])],
         cwd=ROOT,
+        env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

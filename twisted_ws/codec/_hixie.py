@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import TextMessage
+from ._utf8 import Utf8Decoder, decodeChunk
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HixieFramer", "encodeHixieText"]
 
-_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 _CLOSE = b"\xff\x00"
 #: A length prefix longer than this many base-128 digits is refused.
 _MAX_LENGTH_DIGITS = 10
@@ -102,7 +102,7 @@ class HixieFramer:
             frameType = buf[pos]
             if not frameType & 0x80:
                 self._frameType = frameType
-                self._decoder = _Utf8Decoder() if frameType == 0 else None
+                self._decoder = Utf8Decoder() if frameType == 0 else None
                 pos += 1
                 continue
             length = 0
@@ -139,7 +139,7 @@ class HixieFramer:
         if decoder is None:
             return
         try:
-            text = decoder.decode(chunk, final)
+            text = decodeChunk(decoder, chunk, final)
         except UnicodeDecodeError as e:
             raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
         if text:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ._errors import LocalProtocolError, PeerError
 from ._events import BinaryMessage, Ping, Pong, TextMessage
 from ._mask import mask, maskAt
+from ._utf8 import Utf8Decoder, decodeChunk
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -31,7 +32,6 @@ _pack2 = struct.Struct("!BB").pack
 _pack4 = struct.Struct("!BBH").pack
 _pack10 = struct.Struct("!BBQ").pack
 _fromBytes = int.from_bytes
-_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
@@ -314,7 +314,7 @@ class HybiFramer:
         self._msgRsv = rsv
         self._msgSize = 0
         self._msgParts = []
-        self._decoder = _Utf8Decoder() if opcode == OP_TEXT else None
+        self._decoder = Utf8Decoder() if opcode == OP_TEXT else None
 
     def _messageData(self, chunk: bytes) -> None:
         rsv = self._msgRsv
@@ -326,7 +326,7 @@ class HybiFramer:
         decoder = self._decoder
         if decoder is not None:
             try:
-                text = decoder.decode(chunk)
+                text = decodeChunk(decoder, chunk)
             except UnicodeDecodeError as e:
                 raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
             if text:
@@ -354,7 +354,7 @@ class HybiFramer:
         decoder = self._decoder
         if decoder is not None:
             try:
-                last = decoder.decode(b"", True)
+                last = decodeChunk(decoder, b"", True)
             except UnicodeDecodeError as e:
                 raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
             if last:
