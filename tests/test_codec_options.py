@@ -1,0 +1,261 @@
+"""
+Tests for L{twisted_ws.codec.Options} and L{twisted_ws.codec.Version}, and
+for the limits the options set on received frames and messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_ws.codec import (
+    BinaryMessage,
+    Options,
+    ProtocolError,
+    State,
+    TextMessage,
+    Version,
+)
+
+from .test_codec_framing import maskedFrame, openClient, plainFrame, receivers
+from .test_codec_handshake import openPair, openServer
+
+
+class VersionTests(SynchronousTestCase):
+    """
+    The L{Version} enumeration.
+    """
+
+    def test_properties(self) -> None:
+        """
+        Each version has its label, wire number and family.
+        """
+        expected = {
+            Version.HIXIE75: ("hixie-75", None, True),
+            Version.HIXIE76: ("hixie-76", None, True),
+            Version.HYBI07: ("hybi-07", 7, False),
+            Version.HYBI08: ("hybi-08", 8, False),
+            Version.RFC6455: ("rfc6455", 13, False),
+        }
+        self.assertEqual(set(expected), set(Version))
+        for version, (label, wire, hixie) in expected.items():
+            self.assertEqual((version.label, version.wireVersion, version.isHixie), (label, wire, hixie))
+
+    def test_fromLabel(self) -> None:
+        """
+        L{Version.fromLabel} accepts labels, wire numbers, member names and
+        common aliases, case-insensitively.
+        """
+        for label, version in (
+            ("rfc6455", Version.RFC6455),
+            ("13", Version.RFC6455),
+            ("RFC6455", Version.RFC6455),
+            ("hybi-00", Version.HIXIE76),
+            ("HIXIE76", Version.HIXIE76),
+            ("hixie-75", Version.HIXIE75),
+            ("8", Version.HYBI08),
+            ("hybi-10", Version.HYBI08),
+            ("hybi_07", Version.HYBI07),
+            (" 7 ", Version.HYBI07),
+        ):
+            self.assertIs(Version.fromLabel(label), version, label)
+
+    def test_fromLabelUnknown(self) -> None:
+        """
+        L{Version.fromLabel} raises L{ValueError} for an unknown label.
+        """
+        for label in ("", "14", "hixie-77", "None"):
+            self.assertRaises(ValueError, Version.fromLabel, label)
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    Construction and validation of L{Options}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        The defaults accept every version and any origin, and bound the
+        header, frame and message sizes.
+        """
+        options = Options()
+        self.assertEqual(options.versions, frozenset(Version))
+        self.assertIsNone(options.allowedOrigins)
+        self.assertEqual(options.subprotocols, ())
+        self.assertGreater(options.maxHeaderSize, 0)
+        self.assertGreater(options.maxFrameSize, 0)
+        self.assertGreater(options.maxMessageSize, 0)
+        self.assertIsNone(options.fragmentSize)
+        self.assertTrue(options.autoPong)
+
+    def test_frozen(self) -> None:
+        """
+        L{Options} cannot be changed after construction.
+        """
+        options = Options()
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr, options, "maxFrameSize", 1)
+
+    def test_normalises(self) -> None:
+        """
+        Lists given for versions, subprotocols and origins are stored as a
+        frozenset and tuples.
+        """
+        options = Options(
+            versions=[Version.RFC6455], subprotocols=["a", "b"], allowedOrigins=["https://x"]
+        )
+        self.assertEqual(options.versions, frozenset({Version.RFC6455}))
+        self.assertEqual(options.subprotocols, ("a", "b"))
+        self.assertEqual(options.allowedOrigins, ("https://x",))
+        self.assertEqual(hash(options), hash(Options(
+            versions=[Version.RFC6455], subprotocols=["a", "b"], allowedOrigins=["https://x"]
+        )))
+
+    def test_invalid(self) -> None:
+        """
+        Invalid settings raise L{ValueError} or L{TypeError} at construction.
+        """
+        self.assertRaises(ValueError, Options, versions=())
+        self.assertRaises(TypeError, Options, versions={"rfc6455"})
+        for name in ("maxHeaderSize", "maxFrameSize", "maxMessageSize"):
+            self.assertRaises(ValueError, Options, **{name: 0})
+            self.assertRaises(ValueError, Options, **{name: -1})
+        self.assertRaises(ValueError, Options, fragmentSize=0)
+        for name in ("openTimeout", "closeTimeout", "pingInterval", "pingTimeout"):
+            self.assertRaises(ValueError, Options, **{name: 0})
+        self.assertRaises(ValueError, Options, writeHighWater=10, writeLowWater=20)
+        for proto in ("", "a b", "a,b", 'a"'):
+            self.assertRaises(ValueError, Options, subprotocols=(proto,))
+
+
+class FrameLimitTests(SynchronousTestCase):
+    """
+    C{maxFrameSize} and C{maxMessageSize} fail the connection with 1009
+    as soon as a frame header announces too much, before any payload is
+    buffered.
+    """
+
+    def assertHeaderFails(self, options: Options, frames) -> None:
+        """
+        In every role, feeding the bytes of C{frames(encode)} up to the end of
+        the last frame's header (payload excluded) gives a 1009
+        L{ProtocolError}, with the last header byte.
+        """
+        for label, make, encode in receivers(options):
+            prefix, last = frames(encode)
+            headerLength = len(last) - lastPayloadLength(last)
+            conn = make()
+            self.assertEqual(conn.receiveData(prefix + last[: headerLength - 1]), [], label)
+            events = conn.receiveData(last[headerLength - 1 : headerLength])
+            self.assertEqual([type(e) for e in events], [ProtocolError], label)
+            self.assertEqual(events[0].code, 1009, label)
+            self.assertIs(conn.state, State.CLOSED)
+            self.assertEqual(conn.closeCode, 1009)
+
+    def test_frameTooBig7Bit(self) -> None:
+        """
+        A frame with a 7-bit length over C{maxFrameSize} fails with 1009.
+        """
+        self.assertHeaderFails(Options(maxFrameSize=100), lambda e: (b"", e(0x82, b"a" * 101)))
+
+    def test_frameTooBig16Bit(self) -> None:
+        """
+        A frame with a 16-bit length over C{maxFrameSize} fails with 1009.
+        """
+        self.assertHeaderFails(Options(maxFrameSize=1000), lambda e: (b"", e(0x81, b"a" * 1001)))
+
+    def test_frameTooBig64Bit(self) -> None:
+        """
+        A frame with a 64-bit length over C{maxFrameSize} fails with 1009.
+        """
+        self.assertHeaderFails(
+            Options(maxFrameSize=65536), lambda e: (b"", e(0x82, b"a" * 65537))
+        )
+
+    def test_hugeLength(self) -> None:
+        """
+        A frame announcing 2**62 bytes fails with 1009 from its header alone.
+        """
+        for label, make, encode in receivers():
+            conn = make()
+            header = bytearray(encode(0x82, b"a" * 65536)[:-65536])
+            header[2:10] = (1 << 62).to_bytes(8, "big")
+            events = conn.receiveData(bytes(header))
+            self.assertEqual([e.code for e in events], [1009], label)
+
+    def test_messageTooBigSingleFrame(self) -> None:
+        """
+        A single frame over C{maxMessageSize} (but within C{maxFrameSize})
+        fails with 1009 from its header.
+        """
+        self.assertHeaderFails(Options(maxMessageSize=100), lambda e: (b"", e(0x81, b"a" * 101)))
+
+    def test_messageTooBigFragmented(self) -> None:
+        """
+        A fragmented message whose next fragment would pass
+        C{maxMessageSize} fails with 1009 at that fragment's header.
+        """
+        self.assertHeaderFails(
+            Options(maxMessageSize=100),
+            lambda e: (e(0x01, b"a" * 60) + e(0x00, b"b" * 30), e(0x80, b"c" * 11)),
+        )
+
+    def test_atTheLimits(self) -> None:
+        """
+        A frame of exactly C{maxFrameSize} and a message of exactly
+        C{maxMessageSize} are accepted.
+        """
+        options = Options(maxFrameSize=50, maxMessageSize=100)
+        for label, make, encode in receivers(options):
+            conn = make()
+            data = encode(0x82, b"a" * 50) + encode(0x01, b"b" * 50) + encode(0x80, b"c" * 50)
+            self.assertEqual(
+                conn.receiveData(data),
+                [BinaryMessage(b"a" * 50), TextMessage("b" * 50 + "c" * 50)],
+                label,
+            )
+            self.assertIs(conn.state, State.OPEN)
+
+    def test_limitsDoNotAffectSending(self) -> None:
+        """
+        The receive limits do not stop this side from sending large messages.
+        """
+        client, server = openPair(Version.RFC6455, Options(maxMessageSize=10))
+        server.sendBinary(b"x" * 1000)
+        self.assertEqual(client.receiveData(server.dataToSend()), [BinaryMessage(b"x" * 1000)])
+
+    def test_oneByteClient(self) -> None:
+        """
+        The size checks also hold for a client fed byte by byte.
+        """
+        client = openClient(Version.RFC6455, Options(maxMessageSize=3))
+        events: list = []
+        for byte in plainFrame(0x81, b"abcd"):
+            events.extend(client.receiveData(bytes([byte])))
+        self.assertEqual([e.code for e in events], [1009])
+
+    def test_oneByteServer(self) -> None:
+        """
+        A server fed a too-big frame byte by byte fails once the header is
+        complete and before any payload byte.
+        """
+        server = openServer(Version.RFC6455, Options(maxFrameSize=3))
+        frame = maskedFrame(0x82, b"abcd")
+        for i, byte in enumerate(frame):
+            events = server.receiveData(bytes([byte]))
+            if events:
+                break
+        self.assertEqual([e.code for e in events], [1009])
+        self.assertEqual(i, 5)
+
+
+def lastPayloadLength(frame: bytes) -> int:
+    """
+    The payload length of a single encoded frame.
+    """
+    n = frame[1] & 0x7F
+    if n == 126:
+        return int.from_bytes(frame[2:4], "big")
+    if n == 127:
+        return int.from_bytes(frame[2:10], "big")
+    return n
