@@ -15,6 +15,7 @@ from ._protocol import (
     WebSocketServerFactory,
 )
 from ._resource import WebSocketResource
+from ._wrapping import MessageTransport, WrappingWebSocketFactory
 from .codec import LocalProtocolError, Options, PreparedMessage, Version
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "CleanClose",
     "ConnectionClosed",
     "LocalProtocolError",
+    "MessageTransport",
     "Options",
     "PreparedMessage",
     "RejectConnection",
@@ -31,4 +33,5 @@ __all__ = [
     "WebSocketResource",
     "WebSocketServerConnection",
     "WebSocketServerFactory",
+    "WrappingWebSocketFactory",
 ]
