@@ -107,8 +107,16 @@ def relative(value, reference, higherIsBetter):
 
 
 def summarize(cell):
+    """
+    @return: median, spread and CPU figures of one table cell.
+    """
     values = cell["values"]
+    perCpu = [v / (c / 100.0) for v, c in zip(values, cell["serverCpu"]) if c > 1.0]
+    if len(perCpu) != len(values):
+        perCpu = []
     return {
+        "perServerCpuSecond": perCpu,
+        "perServerCpuSecondMedian": statistics.median(perCpu) if perCpu else None,
         "values": values,
         "median": statistics.median(values),
         "min": min(values),
@@ -257,6 +265,28 @@ def renderMarkdown(document, labels):
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
 
+    efficient = [n for n in document["metrics"]
+                 if results[n]["higherIsBetter"]
+                 and any(s.get("perServerCpuSecondMedian") for s in results[n]["servers"].values())]
+    if efficient:
+        lines.append(
+            "Throughput per second of server CPU time (the row's value divided by the server's "
+            "share of a core; median over rounds). Less sensitive to other load on a shared "
+            "machine; it measures efficiency, not speed (time a server spent waiting is not counted):"
+        )
+        lines.append("")
+        lines.append("| workload | unit | " + " | ".join(labels[n] for n in order) + " |")
+        lines.append("|---|---|" + "|".join(["--:"] * len(order)) + "|")
+        for name in efficient:
+            row = results[name]
+            cells = [row["label"], row["unit"].replace("/s", "") + " per CPU-s"]
+            for server in order:
+                s = row["servers"].get(server)
+                value = s.get("perServerCpuSecondMedian") if s else None
+                cells.append("-" if value is None else formatValue(value, row["unit"]))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+
     lines.append(
         "CPU use during the measurement window, median, in % of one core: "
         "server / client / every other process on the machine. The client is not the "
@@ -294,7 +324,8 @@ def renderMarkdown(document, labels):
         lines.append("Failures:")
         lines.append("")
         for e in document["errors"]:
-            first = e["error"].strip().splitlines()[0] if e["error"].strip() else "?"
+            first = " | ".join(line.strip() for line in e["error"].strip().splitlines()[:3])
+            first = first[:300] or "?"
             lines.append("- round %d, %s, %s: %s" % (e["round"], e["workload"], e["server"],
                                                      first))
         lines.append("")
@@ -320,6 +351,7 @@ def drawChart(document, path):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return False
     names = [n for n in document["metrics"] if document["results"][n]["servers"]]
@@ -346,6 +378,9 @@ def drawChart(document, path):
         better = "higher" if row["higherIsBetter"] else "lower"
         ax.set_title("%s\n%s (%s is better)" % (row["label"], row["unit"], better), fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
+        ax.yaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(
+                lambda y, _: "%gk" % (y / 1000.0,) if y >= 10000 else "%g" % (y,)))
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")

@@ -295,7 +295,7 @@ def allWorkloads(idleConnections):
                     None,
                     Metric(
                         "handshake",
-                        "connect + open + close handshake, 50 concurrent (raw: TCP connect+close)",
+                        "connect, open + close handshake, 50 at a time (raw: TCP only)",
                         "conn/s",
                     ),
                 )
