@@ -265,6 +265,7 @@ class WebSocketConnection(protocol.Protocol):
         self._producer: IPushProducer | None = None
         self._writePaused = False
         self._readPaused = False
+        self._backpressure = False
         self._pending: list = []
         self._lost = False
         self._abortReason: ConnectionClosed | None = None
@@ -519,17 +520,29 @@ class WebSocketConnection(protocol.Protocol):
 
     def pauseProducing(self) -> None:
         """
-        The transport's send buffer is full: pause the attached producer.
+        The transport's send buffer went over C{Options.writeHighWater}:
+        pause the attached producer, or, with none attached, stop reading
+        from the peer, whose messages would only make more to send (an echo
+        to a client that never reads).
         """
         self._writePaused = True
         if self._producer is not None:
             self._producer.pauseProducing()
+        elif not self._backpressure and not self._lost:
+            self._backpressure = True
+            if not self._readPaused:
+                self.transport.pauseProducing()
 
     def resumeProducing(self) -> None:
         """
-        The transport's send buffer drained: resume the attached producer.
+        The transport's send buffer drained: resume the attached producer,
+        or reading.
         """
         self._writePaused = False
+        if self._backpressure:
+            self._backpressure = False
+            if not self._readPaused and not self._lost:
+                self.transport.resumeProducing()
         if self._producer is not None:
             self._producer.resumeProducing()
 
@@ -549,7 +562,8 @@ class WebSocketConnection(protocol.Protocol):
         """
         if not self._readPaused:
             self._readPaused = True
-            self.transport.pauseProducing()
+            if not self._backpressure:
+                self.transport.pauseProducing()
 
     def resumeReading(self) -> None:
         """
@@ -567,7 +581,7 @@ class WebSocketConnection(protocol.Protocol):
             finally:
                 self._inReceive = False
             self._flush()
-        if not self._readPaused and not self._lost:
+        if not self._readPaused and not self._backpressure and not self._lost:
             self.transport.resumeProducing()
 
     # Time.

@@ -159,12 +159,10 @@ class Options:
         keepalive.
     @ivar pingTimeout: seconds to wait for the pong of a keepalive ping before
         closing the connection with 1011.
-    @ivar writeHighWater: bytes buffered for sending above which a registered
-        producer is paused.
-    @ivar writeLowWater: bytes buffered for sending below which a paused
-        producer is resumed.
-    @ivar readBufferSize: bytes of received messages that may wait for a slow
-        application before the connection stops reading from its socket.
+    @ivar writeHighWater: bytes buffered for sending above which the
+        connection applies back-pressure: an attached producer is paused (or,
+        with none attached, the connection stops reading from its peer) until
+        the buffer has drained.
     """
 
     versions: frozenset[Version] = field(default_factory=_allVersions)
@@ -181,8 +179,6 @@ class Options:
     pingInterval: float | None = None
     pingTimeout: float | None = 20.0
     writeHighWater: int = 256 * 1024
-    writeLowWater: int = 64 * 1024
-    readBufferSize: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         versions: Any = self.versions
@@ -209,8 +205,8 @@ class Options:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"Options.{name} must be positive or None, not {value!r}")
-        if self.writeLowWater > self.writeHighWater:
-            raise ValueError("Options.writeLowWater must not exceed Options.writeHighWater")
+        if not isinstance(self.writeHighWater, int) or self.writeHighWater <= 0:
+            raise ValueError(f"Options.writeHighWater must be a positive integer, not {self.writeHighWater!r}")
         for proto in self.subprotocols:
             if not proto or any(c in proto for c in ' ,;"\t\r\n'):
                 raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
