@@ -25,7 +25,8 @@ class Chat(WebSocketProtocol):
 async def main(reactor, port="8080"):
     factory = WebSocketServerFactory(Chat)
     factory.clients = set()
-    endpoint = endpoints.serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")
+    where = f"tcp:{port}:interface=127.0.0.1"
+    endpoint = endpoints.serverFromString(reactor, where)
     listening = await endpoint.listen(factory)
     print("listening on port", listening.getHost().port, flush=True)
     await defer.Deferred()  # serve until the process is stopped

@@ -56,8 +56,9 @@ def main(port, label="rfc6455", path="/echo"):
         sock.sendall(conn.dataToSend())
     sock.close()
 
-    print("echoed", len(received), "of", len(sent), "messages;",
-          "closed with", conn.closeCode, "cleanly" if conn.wasClean else "uncleanly")
+    how = "cleanly" if conn.wasClean else "uncleanly"
+    print(f"echoed {len(received)} of {len(sent)} messages;",
+          f"closed with {conn.closeCode} {how}")
     return 0 if received == sent else 1
 
 

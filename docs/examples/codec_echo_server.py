@@ -30,15 +30,16 @@ def serveConnection(sock):
         while pending:
             event = pending.pop(0)
             if isinstance(event, RequestReceived):
-                print("opening", event.request.path, "version", event.request.version.label)
-                # Bytes that came right after the request become events too.
+                request = event.request
+                print("opening", request.path, request.version.label)
+                # Bytes that followed the request become events too.
                 pending.extend(conn.accept())
             elif isinstance(event, TextMessage):
                 conn.sendText(event.data)
             elif isinstance(event, BinaryMessage):
                 conn.sendBinary(event.data)
             # Pings are answered by the codec itself; a close frame from the
-            # peer is answered too, and then shouldCloseTransport becomes true.
+            # peer is answered too, and shouldCloseTransport turns true.
         sock.sendall(conn.dataToSend())
         if not data:
             break

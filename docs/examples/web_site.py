@@ -10,15 +10,20 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.static import Data
 
-from twisted_ws import WebSocketProtocol, WebSocketResource, WebSocketServerFactory
+from twisted_ws import (
+    WebSocketProtocol,
+    WebSocketResource,
+    WebSocketServerFactory,
+)
 
 PAGE = b"""<!doctype html>
 <meta charset="utf-8"><title>echo</title>
 <pre id="log"></pre>
 <script>
-  const log = (line) => document.getElementById("log").textContent += line + "\\n";
-  const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws");
-  ws.onopen = () => { log("open"); ws.send("hello over " + location.host); };
+  const out = document.getElementById("log");
+  const log = (line) => { out.textContent += line + "\\n"; };
+  const ws = new WebSocket("ws" + location.origin.slice(4) + "/ws");
+  ws.onopen = () => { log("open"); ws.send("hello"); };
   ws.onmessage = (event) => log("echo: " + event.data);
   ws.onclose = (event) => log("closed " + event.code);
 </script>
@@ -37,7 +42,8 @@ async def main(reactor, port="8080"):
     root = Resource()
     root.putChild(b"", Data(PAGE, "text/html; charset=utf-8"))
     root.putChild(b"ws", WebSocketResource(WebSocketServerFactory(Echo)))
-    endpoint = endpoints.serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")
+    where = f"tcp:{port}:interface=127.0.0.1"
+    endpoint = endpoints.serverFromString(reactor, where)
     listening = await endpoint.listen(Site(root))
     print("listening on port", listening.getHost().port, flush=True)
     await defer.Deferred()  # serve until the process is stopped
