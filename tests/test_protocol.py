@@ -1,0 +1,1125 @@
+"""
+Tests for the Twisted layer of L{twisted_ws}: L{WebSocketServerFactory},
+the server connection it builds and the application's L{WebSocketProtocol},
+for every protocol version, driven over L{StringTransport} by the codec's
+L{ClientConnection} with time on a L{task.Clock}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import task
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_ws import (
+    AbnormalClose,
+    CleanClose,
+    ConnectionClosed,
+    LocalProtocolError,
+    Options,
+    RejectConnection,
+    Version,
+    WebSocketProtocol,
+    WebSocketServerFactory,
+)
+from twisted_ws.codec import (
+    BinaryMessage,
+    ClientConnection,
+    CloseReceived,
+    ConnectionOpened,
+    HandshakeFailed,
+    Ping,
+    Pong,
+    State,
+    TextMessage,
+)
+
+ALL_VERSIONS = list(Version)
+HYBI_VERSIONS = [v for v in Version if not v.isHixie]
+HIXIE_VERSIONS = [v for v in Version if v.isHixie]
+
+PEER = IPv4Address("TCP", "192.0.2.7", 40123)
+HOST = IPv4Address("TCP", "198.51.100.1", 8080)
+
+
+class CountingTransport(StringTransport):
+    """
+    A L{StringTransport} that also remembers each call to C{write}, so a
+    test can count how many writes a reply took.
+
+    @ivar writes: the data of every C{write}, in order.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        super().write(data)
+
+
+class Recorder(WebSocketProtocol):
+    """
+    An application that records every callback it gets, and can be told how
+    to answer the opening request.
+
+    @cvar subprotocolChoice: what L{requestReceived} returns.
+    @cvar extraHeaders: response headers L{requestReceived} adds.
+    @cvar rejection: a L{RejectConnection} that L{requestReceived} raises.
+    @ivar events: (name, value) pairs of the callbacks, in order.
+    """
+
+    subprotocolChoice: str | None = None
+    extraHeaders: tuple[tuple[str, str], ...] = ()
+    rejection: RejectConnection | None = None
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.peerAtRequest: Any = None
+
+    def negotiationStarted(self, transport: Any) -> None:
+        super().negotiationStarted(transport)
+        self.events.append(("started", transport))
+
+    def requestReceived(self, request: Any) -> str | None:
+        self.events.append(("request", request))
+        self.peerAtRequest = self.transport.getPeer()
+        for name, value in self.extraHeaders:
+            self.transport.addResponseHeader(name, value)
+        if self.rejection is not None:
+            raise self.rejection
+        return self.subprotocolChoice
+
+    def negotiationFinished(self) -> None:
+        self.events.append(("finished", None))
+
+    def textMessageReceived(self, message: str) -> None:
+        self.events.append(("text", message))
+
+    def bytesMessageReceived(self, data: bytes) -> None:
+        self.events.append(("bytes", data))
+
+    def pongReceived(self, payload: bytes) -> None:
+        self.events.append(("pong", payload))
+
+    def pingReceived(self, payload: bytes) -> None:
+        self.events.append(("ping", payload))
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.events.append(("lost", reason))
+
+    def names(self) -> list[str]:
+        """
+        The names of the callbacks received so far.
+        """
+        return [name for name, _ in self.events]
+
+    def received(self) -> list[tuple[str, Any]]:
+        """
+        The messages, pings and pongs received so far.
+        """
+        return [e for e in self.events if e[0] in ("text", "bytes", "pong", "ping")]
+
+    def lostReason(self) -> Any:
+        """
+        The value of the failure given to C{connectionLost}.
+        """
+        lost = [value for name, value in self.events if name == "lost"]
+        assert len(lost) == 1, self.events
+        return lost[0].value
+
+
+class TripleEcho(Recorder):
+    """
+    Answers each text message with three messages.
+    """
+
+    def textMessageReceived(self, message: str) -> None:
+        super().textMessageReceived(message)
+        for i in range(3):
+            self.sendTextMessage(f"{message}-{i}")
+
+
+class Peer:
+    """
+    A WebSocket client (the codec's L{ClientConnection}) talking to a server
+    connection built by a L{WebSocketServerFactory}, over a
+    L{CountingTransport}, with time on a clock.
+
+    @ivar server: the server's byte-level protocol.
+    @ivar transport: the server's transport; what it wrote is what the
+        client receives.
+    @ivar client: the client codec.
+    @ivar events: every event the client received.
+    @ivar oneByte: whether bytes reach the server one at a time.
+    """
+
+    def __init__(
+        self,
+        version: Version,
+        protocol: type[WebSocketProtocol] = Recorder,
+        options: Options | None = None,
+        *,
+        path: str = "/chat?room=1",
+        subprotocols: tuple[str, ...] = (),
+        headers: tuple[tuple[str, str], ...] = (),
+        clock: Any = None,
+        oneByte: bool = False,
+    ) -> None:
+        self.clock = clock if clock is not None else task.Clock()
+        self.factory = WebSocketServerFactory(protocol, options, reactor=self.clock)
+        self.server = self.factory.buildProtocol(PEER)
+        self.transport = CountingTransport(hostAddress=HOST, peerAddress=PEER)
+        self.server.makeConnection(self.transport)
+        self.client = ClientConnection(
+            "example.com", path, version=version, subprotocols=subprotocols, headers=headers
+        )
+        self.oneByte = oneByte
+        self.events: list[Any] = []
+
+    @property
+    def app(self) -> Any:
+        """
+        The application protocol, once the request arrived.
+        """
+        return self.server.application
+
+    def send(self, data: bytes) -> None:
+        """
+        Deliver C{data} to the server, whole or one byte at a time.
+        """
+        if self.oneByte:
+            for i in range(len(data)):
+                self.server.dataReceived(data[i : i + 1])
+        else:
+            self.server.dataReceived(data)
+
+    def flush(self) -> None:
+        """
+        Deliver what the client codec has queued to the server.
+        """
+        data = self.client.dataToSend()
+        if data:
+            self.send(data)
+
+    def receive(self) -> list[Any]:
+        """
+        Hand what the server wrote to the client codec.
+
+        @return: the client events it produced.
+        """
+        data = self.transport.value()
+        self.transport.clear()
+        events = self.client.receiveData(data) if data else []
+        self.events.extend(events)
+        return events
+
+    def handshake(self) -> list[Any]:
+        """
+        Send the opening request and read the answer.
+        """
+        self.flush()
+        return self.receive()
+
+    def lose(self, reason: Failure | None = None) -> None:
+        """
+        The TCP connection ended.
+        """
+        self.server.connectionLost(reason if reason is not None else Failure(ConnectionDone()))
+
+
+def captureLogs(testCase: SynchronousTestCase) -> list[dict]:
+    """
+    Collect the events logged through L{twisted.logger} while the test runs.
+    """
+    events: list[dict] = []
+    observer = events.append
+    globalLogPublisher.addObserver(observer)
+    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
+    return events
+
+
+def ourEvents(events: list[dict]) -> list[dict]:
+    """
+    The logged events of the C{twisted_ws} namespace.
+    """
+    return [e for e in events if e.get("log_namespace") == "twisted_ws"]
+
+
+class _EveryVersionMixin:
+    """
+    Behaviour the same on every version; mixed into one test case per
+    version and way of feeding bytes.
+    """
+
+    version: Version
+    oneByte = False
+
+    def peer(self, protocol: type[WebSocketProtocol] = Recorder, options: Options | None = None,
+             **kw: Any) -> Peer:
+        return Peer(self.version, protocol, options, oneByte=self.oneByte, **kw)
+
+    def openPeer(self, protocol: type[WebSocketProtocol] = Recorder, options: Options | None = None,
+                 **kw: Any) -> Peer:
+        p = self.peer(protocol, options, **kw)
+        events = p.handshake()
+        self.assertIsInstance(events[0], ConnectionOpened)
+        return p
+
+    def test_requestReceived(self) -> None:
+        """
+        The application gets the request's method, path, target, headers,
+        version and offered subprotocols, and the peer's address.
+        """
+        p = self.peer(subprotocols=("chat.v2",), headers=(("X-Token", "abc"),))
+        p.flush()
+        request = dict(p.app.events)["request"]
+        self.assertEqual(request.method, "GET")
+        self.assertEqual(request.path, "/chat")
+        self.assertEqual(request.target, "/chat?room=1")
+        self.assertEqual(request.version, self.version)
+        self.assertEqual(request.subprotocols, ("chat.v2",))
+        self.assertEqual(request.header("x-token"), "abc")
+        self.assertIn(("X-Token", "abc"), request.headers)
+        self.assertEqual(request.host, "example.com")
+        self.assertEqual(p.app.peerAtRequest, PEER)
+        self.assertIs(p.server.request, request)
+
+    def test_callbackOrder(self) -> None:
+        """
+        negotiationStarted, requestReceived and negotiationFinished come in
+        that order, negotiationStarted with the connection as transport.
+        """
+        p = self.openPeer()
+        self.assertEqual(p.app.names(), ["started", "request", "finished"])
+        self.assertIs(p.app.events[0][1], p.server)
+        self.assertIs(p.app.transport, p.server)
+        self.assertEqual(p.server.version, self.version)
+        self.assertTrue(p.server.isOpen)
+        self.assertIs(p.app.factory, p.factory)
+
+    def test_peerAndHost(self) -> None:
+        """
+        The WebSocket transport reports the TCP transport's peer and host.
+        """
+        p = self.openPeer()
+        self.assertEqual(p.app.transport.getPeer(), PEER)
+        self.assertEqual(p.app.transport.getHost(), HOST)
+
+    def test_textMessageReceived(self) -> None:
+        """
+        Text messages from the client reach textMessageReceived, in order,
+        also when several arrive in one read.
+        """
+        p = self.openPeer()
+        p.client.sendText("h\u00e9llo \U0001f600")
+        p.client.sendText("")
+        p.client.sendText("third")
+        p.flush()
+        self.assertEqual(
+            p.app.received(), [("text", "h\u00e9llo \U0001f600"), ("text", ""), ("text", "third")]
+        )
+
+    def test_messageInSameReadAsRequest(self) -> None:
+        """
+        A message that arrives in the same read as the opening request is
+        delivered once the connection is open.
+        """
+        p = self.peer()
+        request = p.client.dataToSend()
+        # The client codec only frames messages once open; build the frame
+        # with a second client codec of the same version that is open.
+        other = self.openPeer()
+        other.client.sendText("early")
+        frame = other.client.dataToSend()
+        p.send(request + frame)
+        self.assertEqual(p.app.names(), ["started", "request", "finished", "text"])
+        self.assertEqual(p.app.received(), [("text", "early")])
+
+    def test_sendTextOutsideDataReceived(self) -> None:
+        """
+        A message sent outside dataReceived (from a timer, say) is written at
+        once.
+        """
+        p = self.openPeer()
+        p.transport.writes.clear()
+        p.app.sendTextMessage("now")
+        self.assertEqual(len(p.transport.writes), 1)
+        self.assertEqual(p.receive(), [TextMessage("now")])
+
+    def test_repliesInOneWrite(self) -> None:
+        """
+        Several replies sent while handling one dataReceived go out in one
+        transport write.
+        """
+        p = self.openPeer(TripleEcho)
+        p.transport.writes.clear()
+        p.client.sendText("m")
+        p.server.dataReceived(p.client.dataToSend())
+        self.assertEqual(len(p.transport.writes), 1)
+        self.assertEqual(
+            p.receive(), [TextMessage("m-0"), TextMessage("m-1"), TextMessage("m-2")]
+        )
+
+    def test_chooseSubprotocol(self) -> None:
+        """
+        The subprotocol returned by requestReceived is the one the response
+        names.
+        """
+
+        class Chooser(Recorder):
+            subprotocolChoice = "chat.v2"
+
+        p = self.openPeer(Chooser, subprotocols=("chat.v2",))
+        self.assertEqual(p.events[0].subprotocol, "chat.v2")
+        self.assertEqual(p.server.subprotocol, "chat.v2")
+        self.assertEqual(p.client.subprotocol, "chat.v2")
+
+    def test_subprotocolFromOptions(self) -> None:
+        """
+        When requestReceived returns None the first of the options'
+        subprotocols that the client offered is chosen.
+        """
+        p = self.openPeer(
+            options=Options(subprotocols=("chat.v3", "chat.v2")), subprotocols=("chat.v2",)
+        )
+        self.assertEqual(p.server.subprotocol, "chat.v2")
+        self.assertEqual(p.events[0].subprotocol, "chat.v2")
+
+    def test_noSubprotocol(self) -> None:
+        """
+        With nothing offered and nothing chosen there is no subprotocol.
+        """
+        p = self.openPeer()
+        self.assertIsNone(p.server.subprotocol)
+        self.assertIsNone(p.events[0].subprotocol)
+
+    def test_invalidSubprotocolChoice(self) -> None:
+        """
+        An application that chooses a subprotocol the client did not offer
+        gets the handshake refused with 500, and the error is logged.
+        """
+
+        class BadChooser(Recorder):
+            subprotocolChoice = "never-offered"
+
+        logs = captureLogs(self)
+        p = self.peer(BadChooser)
+        p.flush()
+        self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 500 "))
+        self.assertTrue(p.transport.disconnecting)
+        self.assertNotIn("finished", p.app.names())
+        self.flushLoggedErrors(LocalProtocolError)
+        self.assertTrue(any(e.get("log_failure") is not None for e in ourEvents(logs)))
+
+    def test_addResponseHeader(self) -> None:
+        """
+        Headers added with transport.addResponseHeader appear in the 101
+        response.
+        """
+
+        class Header(Recorder):
+            extraHeaders = (("X-Server-Id", "node-7"), ("Set-Cookie", "a=b"))
+
+        p = self.openPeer(Header)
+        headers = [(n.lower(), v) for n, v in p.events[0].headers]
+        self.assertIn(("x-server-id", "node-7"), headers)
+        self.assertIn(("set-cookie", "a=b"), headers)
+
+    def test_addResponseHeaderWhenOpen(self) -> None:
+        """
+        Adding a response header once the connection is open raises
+        LocalProtocolError.
+        """
+        p = self.openPeer()
+        self.assertRaises(LocalProtocolError, p.app.transport.addResponseHeader, "X-Late", "1")
+
+    def test_reject(self) -> None:
+        """
+        RejectConnection from requestReceived sends an HTTP error response
+        with the status and reason and ends the TCP connection; the
+        application never sees the connection open and is told it ended
+        abnormally.
+        """
+
+        class Refuser(Recorder):
+            rejection = RejectConnection(401, "who are you?", (("WWW-Authenticate", "Basic"),))
+
+        p = self.peer(Refuser)
+        p.flush()
+        response = p.transport.value()
+        self.assertTrue(response.startswith(b"HTTP/1.1 401 "), response)
+        self.assertIn(b"who are you?", response)
+        self.assertIn(b"WWW-Authenticate: Basic", response)
+        self.assertTrue(p.transport.disconnecting)
+        p.lose()
+        self.assertEqual(p.app.names(), ["started", "request", "lost"])
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, AbnormalClose)
+        self.assertEqual(closed.code, 1006)
+        self.assertFalse(closed.wasClean)
+
+    def test_rejectReportedToClient(self) -> None:
+        """
+        The client codec reports the refusal as HandshakeFailed with the
+        status, from the response alone (its body is shorter than hixie-76's
+        16-byte challenge answer).
+        """
+
+        class Refuser(Recorder):
+            rejection = RejectConnection(401, "who?")
+
+        p = self.peer(Refuser)
+        p.flush()
+        events = p.receive()
+        self.assertEqual(len(events), 1, events)
+        self.assertIsInstance(events[0], HandshakeFailed)
+        self.assertEqual(events[0].status, 401)
+
+    def test_rejectNonErrorStatus(self) -> None:
+        """
+        A RejectConnection with a status that is not 4xx or 5xx is answered
+        with 403.
+        """
+
+        class Refuser(Recorder):
+            rejection = RejectConnection(200, "no")
+
+        p = self.peer(Refuser)
+        p.flush()
+        self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 403 "))
+        self.assertTrue(p.transport.disconnecting)
+
+    def test_rejectFromFactory(self) -> None:
+        """
+        RejectConnection raised by the factory's buildWebSocketProtocol is
+        answered with its status, and no application is built.
+        """
+
+        class Factory(WebSocketServerFactory):
+            def buildWebSocketProtocol(self, request: Any, connection: Any) -> Any:
+                raise RejectConnection(404, "no such room")
+
+        p = self.peer()
+        p.factory.__class__ = Factory
+        p.flush()
+        self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 404 "))
+        self.assertIn(b"no such room", p.transport.value())
+        self.assertTrue(p.transport.disconnecting)
+        self.assertIsNone(p.server.application)
+        p.lose()
+
+    def test_factoryReturnsNone(self) -> None:
+        """
+        A factory whose buildWebSocketProtocol returns None refuses the
+        connection with 503.
+        """
+
+        class Factory(WebSocketServerFactory):
+            def buildWebSocketProtocol(self, request: Any, connection: Any) -> Any:
+                return None
+
+        p = self.peer()
+        p.factory.__class__ = Factory
+        p.flush()
+        self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 503 "))
+        self.assertTrue(p.transport.disconnecting)
+
+    def test_invalidRequest(self) -> None:
+        """
+        A request that is not a WebSocket opening request gets 400 and the
+        TCP connection ends; no application is built.
+        """
+        p = self.peer()
+        p.send(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 4"))
+        self.assertTrue(p.transport.disconnecting)
+        self.assertIsNone(p.server.application)
+        p.lose()
+
+    def test_serverClose(self) -> None:
+        """
+        loseConnection(code, reason) starts the closing handshake; when the
+        client answers, the server ends the TCP connection and the
+        application is told of a clean close it started.
+        """
+        p = self.openPeer()
+        p.app.loseConnection(1001, "going away")
+        events = p.receive()
+        if self.version is Version.HIXIE75:
+            # No closing handshake: closing is ending the TCP connection.
+            self.assertTrue(p.transport.disconnecting)
+        else:
+            self.assertEqual(len(events), 1)
+            self.assertIsInstance(events[0], CloseReceived)
+            if not self.version.isHixie:
+                self.assertEqual((events[0].code, events[0].reason), (1001, "going away"))
+            self.assertFalse(p.transport.disconnecting)
+            p.flush()
+            self.assertTrue(p.transport.disconnecting)
+        p.lose()
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, CleanClose)
+        self.assertTrue(closed.wasClean)
+        self.assertFalse(closed.closedByPeer)
+        if not self.version.isHixie:
+            # The code and reason are those of the close frame received: the
+            # client echoed the code without a reason.
+            self.assertEqual((closed.code, closed.reason), (1001, ""))
+        self.assertIsNone(closed.cause)
+
+    def test_clientClose(self) -> None:
+        """
+        A close from the client is answered, the server ends the TCP
+        connection, and the application gets a clean close started by the
+        peer, a ConnectionDone.
+        """
+        p = self.openPeer()
+        p.client.close(1000, "bye")
+        p.flush()
+        if self.version is not Version.HIXIE75:
+            events = p.receive()
+            self.assertIsInstance(events[0], CloseReceived)
+            self.assertTrue(p.transport.disconnecting)
+        p.lose()
+        failure = [v for n, v in p.app.events if n == "lost"][0]
+        self.assertTrue(failure.check(ConnectionDone))
+        self.assertTrue(failure.check(ConnectionClosed))
+        closed = failure.value
+        self.assertIsInstance(closed, CleanClose)
+        self.assertTrue(closed.wasClean)
+        self.assertTrue(closed.closedByPeer)
+        if not self.version.isHixie:
+            self.assertEqual((closed.code, closed.reason), (1000, "bye"))
+
+    def test_abnormalClose(self) -> None:
+        """
+        A TCP connection that ends without a closing handshake is an
+        AbnormalClose with code 1006, a ConnectionLost (except on hixie-75,
+        where ending TCP is the way to close).
+        """
+        p = self.openPeer()
+        p.lose(Failure(ConnectionLost("reset")))
+        failure = [v for n, v in p.app.events if n == "lost"][0]
+        if self.version is Version.HIXIE75:
+            self.assertIsInstance(failure.value, CleanClose)
+            return
+        self.assertTrue(failure.check(ConnectionLost))
+        closed = failure.value
+        self.assertIsInstance(closed, AbnormalClose)
+        self.assertEqual(closed.code, 1006)
+        self.assertFalse(closed.wasClean)
+        self.assertTrue(closed.closedByPeer)
+        self.assertIsInstance(closed.cause, ConnectionLost)
+
+    def test_connectionLostOnce(self) -> None:
+        """
+        connectionLost reaches the application once even if the transport
+        reports it twice.
+        """
+        p = self.openPeer()
+        p.lose()
+        p.lose()
+        self.assertEqual(p.app.names().count("lost"), 1)
+
+    def test_sendAfterClose(self) -> None:
+        """
+        Sending a message after the connection ended raises
+        LocalProtocolError.
+        """
+        p = self.openPeer()
+        p.lose()
+        self.assertRaises(LocalProtocolError, p.app.sendTextMessage, "late")
+
+    def test_sendBeforeOpen(self) -> None:
+        """
+        Sending from requestReceived, before the connection is open, raises
+        LocalProtocolError.
+        """
+        errors = []
+
+        class Early(Recorder):
+            def requestReceived(self, request: Any) -> None:
+                try:
+                    self.sendTextMessage("too early")
+                except LocalProtocolError as e:
+                    errors.append(e)
+
+        self.openPeer(Early)
+        self.assertEqual(len(errors), 1)
+
+    def test_loseConnectionTwice(self) -> None:
+        """
+        A second loseConnection while closing sends nothing more.
+        """
+        p = self.openPeer()
+        p.app.loseConnection(1000)
+        first = p.transport.value()
+        p.app.loseConnection(1001)
+        self.assertEqual(p.transport.value(), first)
+
+    def test_openTimeoutNothingSent(self) -> None:
+        """
+        A client that connects and sends nothing is dropped after
+        Options.openTimeout.
+        """
+        p = self.peer(options=Options(openTimeout=3.0))
+        p.clock.advance(2.9)
+        self.assertFalse(p.transport.disconnecting)
+        p.clock.advance(0.2)
+        self.assertTrue(p.transport.disconnecting)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+
+    def test_openTimeoutHalfRequest(self) -> None:
+        """
+        A client that sends half its request is dropped after
+        Options.openTimeout.
+        """
+        p = self.peer(options=Options(openTimeout=3.0))
+        request = p.client.dataToSend()
+        p.send(request[: len(request) // 2])
+        p.clock.advance(3.0)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        self.assertIsNone(p.server.application)
+
+    def test_openTimeoutCancelled(self) -> None:
+        """
+        Once the connection is open the open timeout no longer applies.
+        """
+        p = self.openPeer(options=Options(openTimeout=3.0, pingInterval=None))
+        p.clock.advance(100)
+        self.assertFalse(p.transport.disconnecting)
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+
+    def test_closeTimeout(self) -> None:
+        """
+        A peer that never answers the server's close is dropped after
+        Options.closeTimeout, and the close is abnormal.
+        """
+        p = self.openPeer(options=Options(closeTimeout=2.0))
+        p.app.loseConnection(1000, "done")
+        if self.version is Version.HIXIE75:
+            self.assertTrue(p.transport.disconnecting)
+            return
+        p.clock.advance(1.9)
+        self.assertFalse(p.transport.disconnecting)
+        p.clock.advance(0.2)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, AbnormalClose)
+        self.assertEqual(closed.code, 1006)
+        self.assertFalse(closed.wasClean)
+
+    def test_closeTimeoutAfterClosingHandshake(self) -> None:
+        """
+        After the closing handshake the server ends TCP, and aborts it if it
+        has not ended within Options.closeTimeout.
+        """
+        p = self.openPeer(options=Options(closeTimeout=2.0))
+        if self.version is Version.HIXIE75:
+            # No closing handshake: the server ends TCP when it closes.
+            p.app.loseConnection()
+        else:
+            p.client.close(1000)
+            p.flush()
+        self.assertTrue(p.transport.disconnecting)
+        self.assertFalse(p.transport.disconnected)
+        p.clock.advance(2.0)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        self.assertIsInstance(p.app.lostReason(), CleanClose)
+
+    def test_timersCancelledOnLoss(self) -> None:
+        """
+        No timer is left on the clock once the connection is lost.
+        """
+        p = self.openPeer(options=Options(closeTimeout=2.0, pingInterval=5.0))
+        p.app.loseConnection()
+        p.lose()
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+
+    def test_memoryReactorClock(self) -> None:
+        """
+        A MemoryReactorClock works as the factory's reactor.
+        """
+        reactor = MemoryReactorClock()
+        p = self.peer(options=Options(openTimeout=1.0), clock=reactor)
+        self.assertEqual(len(reactor.getDelayedCalls()), 1)
+        reactor.advance(1.0)
+        self.assertTrue(p.transport.disconnected)
+
+    def test_logOpenAndClose(self) -> None:
+        """
+        Opening and closing are logged with the version, the peer and the
+        close code.
+        """
+        logs = captureLogs(self)
+        p = self.openPeer()
+        p.app.loseConnection(1000)
+        p.receive()
+        p.flush()
+        p.lose()
+        events = ourEvents(logs)
+        peerText = "192.0.2.7:40123"
+        opened = [e for e in events if "opened" in e["log_format"]]
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(opened[0]["version"], self.version.label)
+        self.assertEqual(opened[0]["peer"], peerText)
+        self.assertIn(self.version.label, formatEvent(opened[0]))
+        self.assertIn(peerText, formatEvent(opened[0]))
+        closed = [e for e in events if "closed" in e["log_format"]]
+        self.assertEqual(len(closed), 1)
+        self.assertEqual(closed[0]["version"], self.version.label)
+        self.assertEqual(closed[0]["peer"], peerText)
+        self.assertIn("code", closed[0])
+        self.assertIn(str(closed[0]["code"]), formatEvent(closed[0]))
+
+    def test_logRejection(self) -> None:
+        """
+        A refused handshake is logged with the peer and the status.
+        """
+
+        class Refuser(Recorder):
+            rejection = RejectConnection(403, "not you")
+
+        logs = captureLogs(self)
+        p = self.peer(Refuser)
+        p.flush()
+        events = [e for e in ourEvents(logs) if e.get("status") == 403]
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["peer"], "192.0.2.7:40123")
+        text = formatEvent(events[0])
+        self.assertIn("403", text)
+        self.assertIn("192.0.2.7", text)
+
+    def test_logTimeout(self) -> None:
+        """
+        An opening handshake that times out is logged with the peer.
+        """
+        logs = captureLogs(self)
+        p = self.peer(options=Options(openTimeout=1.0))
+        p.clock.advance(1.0)
+        events = [e for e in ourEvents(logs) if "timed out" in formatEvent(e)]
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["peer"], "192.0.2.7:40123")
+
+
+class _HybiMixin(_EveryVersionMixin):
+    """
+    Behaviour of the hybi versions (binary messages and control frames).
+    """
+
+    def test_bytesMessageReceived(self) -> None:
+        """
+        Binary messages reach bytesMessageReceived.
+        """
+        p = self.openPeer()
+        p.client.sendBinary(b"\x00\xff" * 70000)
+        p.client.sendBinary(b"")
+        p.flush()
+        self.assertEqual(p.app.received(), [("bytes", b"\x00\xff" * 70000), ("bytes", b"")])
+
+    def test_sendBytesMessage(self) -> None:
+        """
+        sendBytesMessage sends a binary message.
+        """
+        p = self.openPeer()
+        p.app.sendBytesMessage(b"\x01\x02")
+        self.assertEqual(p.receive(), [BinaryMessage(b"\x01\x02")])
+
+    def test_pingAndPong(self) -> None:
+        """
+        The application's ping reaches the client, and the client's pong
+        reaches pongReceived.
+        """
+        p = self.openPeer()
+        p.app.ping(b"are you there")
+        self.assertEqual(p.receive(), [Ping(b"are you there")])
+        p.flush()
+        self.assertEqual(p.app.received(), [("pong", b"are you there")])
+
+    def test_clientPing(self) -> None:
+        """
+        A ping from the client is answered with a pong and reported to
+        pingReceived.
+        """
+        p = self.openPeer()
+        p.client.sendPing(b"p1")
+        p.flush()
+        self.assertEqual(p.app.received(), [("ping", b"p1")])
+        self.assertEqual(p.receive(), [Pong(b"p1")])
+
+    def test_unsolicitedPong(self) -> None:
+        """
+        An unsolicited pong reaches pongReceived.
+        """
+        p = self.openPeer()
+        p.client.sendPong(b"beat")
+        p.flush()
+        self.assertEqual(p.app.received(), [("pong", b"beat")])
+
+    def test_pingTooLong(self) -> None:
+        """
+        A ping payload over 125 bytes raises LocalProtocolError.
+        """
+        p = self.openPeer()
+        self.assertRaises(LocalProtocolError, p.app.ping, b"x" * 126)
+
+    def test_protocolError(self) -> None:
+        """
+        Invalid UTF-8 in a text frame closes the connection with 1007; the
+        application gets an AbnormalClose with that code.
+        """
+        p = self.openPeer()
+        # A masked text frame with the payload ff (invalid UTF-8), mask 0.
+        p.send(b"\x81\x81\x00\x00\x00\x00\xff")
+        events = p.receive()
+        self.assertIsInstance(events[-1], CloseReceived)
+        self.assertEqual(events[-1].code, 1007)
+        self.assertTrue(p.transport.disconnecting)
+        p.lose()
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, AbnormalClose)
+        self.assertEqual(closed.code, 1007)
+        self.assertIsNotNone(closed.cause)
+
+    def test_messageTooBig(self) -> None:
+        """
+        A message over Options.maxMessageSize closes the connection with
+        1009.
+        """
+        p = self.openPeer(options=Options(maxMessageSize=1000))
+        p.client.sendBinary(b"x" * 1001)
+        p.flush()
+        events = p.receive()
+        self.assertEqual(events[-1].code, 1009)
+        self.assertNotIn("bytes", p.app.names())
+        p.lose()
+        self.assertEqual(p.app.lostReason().code, 1009)
+
+    def test_closeCodeWithoutReason(self) -> None:
+        """
+        A client close without a code is reported as 1005.
+        """
+        p = self.openPeer()
+        p.client.close(None)
+        p.flush()
+        p.lose()
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, CleanClose)
+        self.assertEqual(closed.code, 1005)
+
+    def test_invalidCloseCode(self) -> None:
+        """
+        loseConnection with a code that may not be sent raises
+        LocalProtocolError.
+        """
+        p = self.openPeer()
+        self.assertRaises(LocalProtocolError, p.app.loseConnection, 1006)
+
+    def test_keepalivePings(self) -> None:
+        """
+        With Options.pingInterval a ping is sent every interval, and pongs
+        keep the connection open.
+        """
+        p = self.openPeer(options=Options(pingInterval=10.0, pingTimeout=5.0))
+        self.assertEqual(p.receive(), [])
+        for _ in range(3):
+            p.clock.advance(9.9)
+            self.assertEqual(p.receive(), [])
+            p.clock.advance(0.1)
+            events = p.receive()
+            self.assertEqual(len(events), 1)
+            self.assertIsInstance(events[0], Ping)
+            # The client codec queued the pong automatically.
+            p.flush()
+            self.assertFalse(p.transport.disconnecting)
+        p.clock.advance(5.0)
+        self.assertFalse(p.transport.disconnecting)
+        self.assertTrue(p.server.isOpen)
+
+    def test_keepaliveTimeout(self) -> None:
+        """
+        A peer that does not answer a keepalive ping within
+        Options.pingTimeout gets a close with 1011 and the connection is
+        aborted.
+        """
+        p = self.openPeer(options=Options(pingInterval=10.0, pingTimeout=5.0))
+        p.clock.advance(10.0)
+        self.assertIsInstance(p.receive()[0], Ping)
+        p.clock.advance(4.9)
+        self.assertFalse(p.transport.disconnecting)
+        p.clock.advance(0.1)
+        events = p.receive()
+        self.assertIsInstance(events[-1], CloseReceived)
+        self.assertEqual(events[-1].code, 1011)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        closed = p.app.lostReason()
+        self.assertIsInstance(closed, AbnormalClose)
+        self.assertEqual(closed.code, 1011)
+        self.assertFalse(closed.wasClean)
+
+    def test_keepaliveOtherPongs(self) -> None:
+        """
+        Any pong from the peer answers the pending keepalive ping.
+        """
+        p = self.openPeer(options=Options(pingInterval=10.0, pingTimeout=5.0))
+        p.clock.advance(10.0)
+        p.receive()
+        p.client.sendPong(b"unrelated")
+        p.flush()
+        p.clock.advance(5.0)
+        self.assertFalse(p.transport.disconnecting)
+
+    def test_keepaliveStopsOnClose(self) -> None:
+        """
+        No keepalive pings are sent once the closing handshake started.
+        """
+        p = self.openPeer(options=Options(pingInterval=10.0, pingTimeout=5.0, closeTimeout=60))
+        p.app.loseConnection()
+        p.receive()
+        p.clock.advance(30.0)
+        self.assertEqual(p.receive(), [])
+
+
+class _HixieMixin(_EveryVersionMixin):
+    """
+    Behaviour of the hixie drafts, which carry text only.
+    """
+
+    def test_sendBytesRaises(self) -> None:
+        """
+        sendBytesMessage on a hixie connection raises LocalProtocolError and
+        writes nothing.
+        """
+        p = self.openPeer()
+        self.assertRaises(LocalProtocolError, p.app.sendBytesMessage, b"\x00")
+        self.assertEqual(p.transport.value(), b"")
+        self.assertTrue(p.server.isOpen)
+
+    def test_pingRaises(self) -> None:
+        """
+        ping on a hixie connection raises LocalProtocolError.
+        """
+        p = self.openPeer()
+        self.assertRaises(LocalProtocolError, p.app.ping, b"")
+
+    def test_noKeepalive(self) -> None:
+        """
+        Options.pingInterval sends nothing on a hixie connection, which has
+        no pings.
+        """
+        p = self.openPeer(options=Options(pingInterval=1.0, pingTimeout=1.0))
+        p.clock.advance(10.0)
+        self.assertEqual(p.receive(), [])
+        self.assertFalse(p.transport.disconnecting)
+
+
+def _makeCases() -> None:
+    for version in ALL_VERSIONS:
+        mixin = _HixieMixin if version.isHixie else _HybiMixin
+        for oneByte in (False, True):
+            name = version.name.title() + ("OneByteTests" if oneByte else "Tests")
+            globals()[name] = type(
+                name,
+                (mixin, SynchronousTestCase),
+                {
+                    "version": version,
+                    "oneByte": oneByte,
+                    "__doc__": f"Server behaviour on {version.label}"
+                    + (", bytes fed one at a time." if oneByte else "."),
+                    "__module__": __name__,
+                },
+            )
+
+
+_makeCases()
+
+
+class FactoryTests(SynchronousTestCase):
+    """
+    Tests for L{WebSocketServerFactory} itself.
+    """
+
+    def test_buildProtocol(self) -> None:
+        """
+        buildProtocol returns a server connection using the factory's
+        options and reactor.
+        """
+        clock = task.Clock()
+        options = Options(openTimeout=7.0)
+        factory = WebSocketServerFactory(Recorder, options, reactor=clock)
+        conn = factory.buildProtocol(PEER)
+        self.assertIs(conn.options, options)
+        self.assertIs(conn.reactor, clock)
+        self.assertIs(conn.factory, factory)
+
+    def test_protocolAttribute(self) -> None:
+        """
+        A factory subclass may name its protocol as a class attribute.
+        """
+
+        class Factory(WebSocketServerFactory):
+            protocol = TripleEcho
+
+        p = Peer(Version.RFC6455)
+        p.factory.__class__ = Factory
+        p.factory.protocol = TripleEcho
+        p.handshake()
+        self.assertIsInstance(p.app, TripleEcho)
+
+    def test_versionsOption(self) -> None:
+        """
+        A version left out of Options.versions is refused, with 426 and the
+        supported versions for a hybi client.
+        """
+        p = Peer(Version.HYBI07, options=Options(versions={Version.RFC6455}))
+        p.flush()
+        response = p.transport.value()
+        self.assertTrue(response.startswith(b"HTTP/1.1 426 "), response)
+        self.assertIn(b"Sec-WebSocket-Version: 13", response)
+        self.assertTrue(p.transport.disconnecting)
+
+    def test_registersAsProducer(self) -> None:
+        """
+        The server connection registers itself as the transport's streaming
+        producer.
+        """
+        p = Peer(Version.RFC6455)
+        self.assertIs(p.transport.producer, p.server)
+        self.assertTrue(p.transport.streaming)
+
+    def test_exceptionsAreConnectionClosed(self) -> None:
+        """
+        CleanClose is a ConnectionDone and AbnormalClose a ConnectionLost,
+        both ConnectionClosed with their fields.
+        """
+        clean = CleanClose(1000, "ok", True, False)
+        abnormal = AbnormalClose(1006, "", False, True)
+        self.assertIsInstance(clean, ConnectionDone)
+        self.assertIsInstance(abnormal, ConnectionLost)
+        self.assertIsInstance(clean, ConnectionClosed)
+        self.assertEqual((clean.code, clean.reason, clean.wasClean, clean.closedByPeer),
+                         (1000, "ok", True, False))
+        self.assertIn("1000", str(clean))
+
+    def test_stateAfterOpen(self) -> None:
+        """
+        The codec is open after the handshake and closed after the loss.
+        """
+        p = Peer(Version.RFC6455)
+        p.handshake()
+        self.assertIs(p.server.codec.state, State.OPEN)
+        p.lose()
+        self.assertIs(p.server.codec.state, State.CLOSED)
