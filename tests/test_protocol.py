@@ -159,6 +159,8 @@ class Peer:
     @ivar client: the client codec.
     @ivar events: every event the client received.
     @ivar oneByte: whether bytes reach the server one at a time.
+    @ivar transportFactory: makes the server's transport (a
+        L{CountingTransport} by default).
     """
 
     def __init__(
@@ -172,11 +174,14 @@ class Peer:
         headers: tuple[tuple[str, str], ...] = (),
         clock: Any = None,
         oneByte: bool = False,
+        transportFactory: Any = None,
     ) -> None:
         self.clock = clock if clock is not None else task.Clock()
         self.factory = WebSocketServerFactory(protocol, options, reactor=self.clock)
         self.server = self.factory.buildProtocol(PEER)
-        self.transport = CountingTransport(hostAddress=HOST, peerAddress=PEER)
+        if transportFactory is None:
+            transportFactory = CountingTransport
+        self.transport = transportFactory(hostAddress=HOST, peerAddress=PEER)
         self.server.makeConnection(self.transport)
         self.client = ClientConnection(
             "example.com", path, version=version, subprotocols=subprotocols, headers=headers
