@@ -615,8 +615,8 @@ class WebStyleFactoryTests(SynchronousTestCase):
     def test_twistedWebFactory(self) -> None:
         """
         A factory written for twisted.web.websocket's WebSocketResource,
-        whose protocol only uses the twisted.web.websocket callbacks and
-        transport methods, works unchanged.
+        whose protocol has only the twisted.web.websocket callbacks, works
+        unchanged, pings included.
         """
         received: list[str] = []
 
@@ -654,6 +654,9 @@ class WebStyleFactoryTests(SynchronousTestCase):
         peer.client.sendText("thanks")
         peer.flush()
         self.assertEqual(received, ["thanks"])
+        peer.client.sendPing(b"still there?")
+        peer.flush()
+        self.assertEqual(peer.receive(), [Pong(b"still there?")])
 
 
 # Over real TCP.
