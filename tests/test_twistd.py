@@ -1,0 +1,403 @@
+"""
+Tests that run the real C{twistd websocket} in a subprocess on loopback,
+talk to it with WebSocket clients (C{websockets} and the codec's own client
+over a plain socket), and stop it with SIGTERM.
+
+Every wait is bounded: starting, reading, and stopping.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from twisted.trial.unittest import SkipTest, TestCase
+
+import twisted_ws
+from twisted_ws.codec import ClientConnection, ConnectionOpened, TextMessage, Version
+
+try:
+    from websockets.sync.client import connect
+except ImportError:  # pragma: no cover - the test extra installs it
+    connect = None  # type: ignore[assignment]
+
+#: The source tree holding twisted_ws and twisted/plugins.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(twisted_ws.__file__)))
+
+#: Seconds allowed for twistd to start listening, and to stop.
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+#: Seconds allowed for one network operation of a client.
+IO_TIMEOUT = 10.0
+
+
+def twistdCommand() -> list[str]:
+    """
+    The command that runs C{twistd} with the interpreter running the tests.
+    """
+    script = os.path.join(os.path.dirname(sys.executable), "twistd")
+    if os.path.exists(script):
+        return [sys.executable, script]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def twistdEnvironment() -> dict[str, str]:
+    """
+    The environment of C{twistd}: the source tree first on the path, so that
+    the plugin and library under test are the ones found.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Twistd:
+    """
+    A C{twistd -n websocket} process and its output.
+
+    @ivar process: the L{subprocess.Popen}.
+    @ivar lines: every line it printed so far.
+    """
+
+    def __init__(self, args: list[str], cwd: str) -> None:
+        self.lines: list[str] = []
+        self._ended = False
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            [*twistdCommand(), "-n", "--pidfile=", "--logfile=-", "websocket", *args],
+            cwd=cwd,
+            env=twistdEnvironment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def _drain(self, timeout: float) -> bool:
+        """
+        Collect output for at most C{timeout} seconds; return C{False} at
+        the end of the output.
+        """
+        if self._ended:
+            return False
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return True
+        if line is None:
+            self._ended = True
+            return False
+        self.lines.append(line)
+        return True
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def waitForPorts(self, count: int = 1) -> list[int]:
+        """
+        Wait until the process says it listens on C{count} ports and return
+        them.
+        """
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            ports = [int(p) for p in re.findall(r" starting on (\d+)", self.output)]
+            if len(ports) >= count:
+                return ports
+            if not self._drain(0.2):
+                break
+        self.stop()
+        raise AssertionError(f"twistd did not start listening:\n{self.output}")
+
+    def waitForExit(self, timeout: float = STOP_TIMEOUT) -> int:
+        """
+        Wait for the process to end by itself; return its exit status.
+        """
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT)
+            raise AssertionError(f"twistd did not exit:\n{self.output}") from None
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while self._drain(1.0) and time.monotonic() < deadline:
+            pass
+        return code
+
+    def stop(self) -> int:
+        """
+        Send SIGTERM and wait for the process to end; return its exit status.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.waitForExit()
+
+
+def writeSelfSignedCertificate(directory: str) -> tuple[str, str]:
+    """
+    Write a key and a self-signed certificate for C{localhost} and
+    127.0.0.1 into C{directory}; return their paths.
+    """
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    keyPath = os.path.join(directory, "key.pem")
+    certPath = os.path.join(directory, "cert.pem")
+    with open(keyPath, "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    with open(certPath, "wb") as f:
+        f.write(certificate.public_bytes(serialization.Encoding.PEM))
+    return keyPath, certPath
+
+
+def codecExchange(port: int, path: str, version: Version, messages: list[str]) -> tuple[Any, list[str]]:
+    """
+    Open a WebSocket of C{version} with the codec's client over a plain
+    socket, send C{messages}, and collect as many text messages back.
+
+    @return: the L{ConnectionOpened} event and the texts received.
+    """
+    client = ClientConnection(f"127.0.0.1:{port}", path, version=version)
+    with socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT) as sock:
+        sock.sendall(client.dataToSend())
+        opened = None
+        texts: list[str] = []
+        sent = False
+        while len(texts) < len(messages):
+            data = sock.recv(65536)
+            if not data:
+                raise AssertionError(f"the server closed the connection early: {client.closeCode}")
+            for event in client.receiveData(data):
+                if isinstance(event, ConnectionOpened):
+                    opened = event
+                elif isinstance(event, TextMessage):
+                    texts.append(event.data)
+            if opened is not None and not sent:
+                for message in messages:
+                    client.sendText(message)
+                sent = True
+            pending = client.dataToSend()
+            if pending:
+                sock.sendall(pending)
+        client.close()
+        sock.sendall(client.dataToSend())
+    return opened, texts
+
+
+class TwistdTests(TestCase):
+    """
+    C{twistd -n websocket} as a person or a CI job runs it.
+    """
+
+    def setUp(self) -> None:
+        if connect is None:
+            raise SkipTest("websockets is not installed (pip install -e .[test])")
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+
+    def start(self, *args: str, ports: int = 1) -> tuple[Twistd, list[int]]:
+        """
+        Start twistd with C{args} and wait until it listens.
+        """
+        twistd = Twistd(list(args), self.directory)
+        self.addCleanup(self.stopIfRunning, twistd)
+        return twistd, twistd.waitForPorts(ports)
+
+    def stopIfRunning(self, twistd: Twistd) -> None:
+        if twistd.process.poll() is None:
+            twistd.stop()
+
+    def assertStopsCleanly(self, twistd: Twistd) -> None:
+        """
+        SIGTERM ends the process normally, without a traceback.
+        """
+        code = twistd.stop()
+        self.assertIn(code, (0, -signal.SIGTERM), twistd.output)
+        self.assertIn("Received SIGTERM", twistd.output)
+        self.assertNotIn("Traceback", twistd.output)
+
+    def connect(self, url: str, **kwargs: Any) -> Any:
+        """
+        Open a C{websockets} client connection with bounded waits.
+        """
+        return connect(url, open_timeout=IO_TIMEOUT, close_timeout=IO_TIMEOUT, proxy=None, **kwargs)
+
+    def test_echo(self) -> None:
+        """
+        C{--app echo}, as the conformance tests run it, echoes text and
+        binary messages on any path, and a hixie-76 client's text.
+        """
+        twistd, [port] = self.start("--app", "echo", "--listen", "tcp:0:interface=127.0.0.1")
+        with self.connect(f"ws://127.0.0.1:{port}/any/path?x=1", max_size=None) as ws:
+            ws.send("h\u00e9llo")
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), "h\u00e9llo")
+            ws.send(b"\x00\xff" * 1000)
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), b"\x00\xff" * 1000)
+            large = b"\xab" * (2 * 1024 * 1024)
+            ws.send(large)
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), large)
+        opened, texts = codecExchange(port, "/", Version.HIXIE76, ["old", "browser"])
+        self.assertEqual(opened.version, Version.HIXIE76)
+        self.assertEqual(texts, ["old", "browser"])
+        self.assertStopsCleanly(twistd)
+
+    def test_chatDemo(self) -> None:
+        """
+        With no options but the endpoint, the demo page is served at C{/}
+        and the chat at C{/ws}: two clients in a room see each other's
+        messages.
+        """
+        twistd, [port] = self.start("--listen", "tcp:0:interface=127.0.0.1")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=IO_TIMEOUT) as response:
+            page = response.read().decode("utf-8")
+        self.assertIn("twisted_ws chat", page)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.json", timeout=IO_TIMEOUT) as r:
+            self.assertEqual(json.load(r), {"path": "/ws"})
+
+        with self.connect(f"ws://127.0.0.1:{port}/ws") as alice, \
+                self.connect(f"ws://127.0.0.1:{port}/ws") as bob:
+            welcome = json.loads(alice.recv(timeout=IO_TIMEOUT))
+            self.assertEqual((welcome["type"], welcome["version"]), ("welcome", "rfc6455"))
+            json.loads(bob.recv(timeout=IO_TIMEOUT))
+            alice.send(json.dumps({"type": "join", "room": "r1", "name": "alice"}))
+            self.assertEqual(json.loads(alice.recv(timeout=IO_TIMEOUT))["users"], ["alice"])
+            bob.send(json.dumps({"type": "join", "room": "r1", "name": "bob"}))
+            self.assertEqual(json.loads(bob.recv(timeout=IO_TIMEOUT))["users"], ["alice", "bob"])
+            self.assertEqual(json.loads(alice.recv(timeout=IO_TIMEOUT))["type"], "join")
+            alice.send(json.dumps({"type": "message", "text": "hi bob"}))
+            self.assertEqual(
+                json.loads(bob.recv(timeout=IO_TIMEOUT)),
+                {"type": "message", "room": "r1", "name": "alice", "text": "hi bob"},
+            )
+            bob.send(json.dumps({"type": "message", "text": "hi alice"}))
+            self.assertEqual(json.loads(alice.recv(timeout=IO_TIMEOUT))["text"], "hi alice")
+        self.assertStopsCleanly(twistd)
+
+    def test_configSeveralApps(self) -> None:
+        """
+        A configuration file serves several applications on their paths of
+        one port, with TLS (C{ssl:}, for wss) on a second endpoint.
+        """
+        keyPath, certPath = writeSelfSignedCertificate(self.directory)
+        configPath = os.path.join(self.directory, "websocket.toml")
+        with open(configPath, "w") as f:
+            f.write(
+                'listen = ["tcp:0:interface=127.0.0.1", '
+                f'"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"]\n'
+                "max-message-size = 100000\n"
+                '[[app]]\nname = "chat"\npath = "/chat"\n'
+                '[[app]]\nname = "echo"\npath = "/echo"\n'
+            )
+        twistd, [plainPort, tlsPort] = self.start("--config", configPath, ports=2)
+
+        with self.connect(f"ws://127.0.0.1:{plainPort}/echo") as ws:
+            ws.send("plain")
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), "plain")
+        with self.connect(f"ws://127.0.0.1:{plainPort}/chat") as ws:
+            self.assertEqual(json.loads(ws.recv(timeout=IO_TIMEOUT))["type"], "welcome")
+
+        context = ssl.create_default_context(cafile=certPath)
+        with self.connect(f"wss://127.0.0.1:{tlsPort}/echo", ssl=context) as ws:
+            ws.send("secure")
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), "secure")
+            # max-message-size from the file applies: a bigger message is
+            # refused with 1009.
+            ws.send("x" * 100001)
+            with self.assertRaises(Exception) as caught:
+                ws.recv(timeout=IO_TIMEOUT)
+            self.assertEqual(getattr(caught.exception, "rcvd").code, 1009)
+        self.assertStopsCleanly(twistd)
+
+    def assertRefused(self, args: list[str], *fragments: str) -> None:
+        """
+        twistd stops at once with status 1 and a message holding
+        C{fragments}, and no traceback.
+        """
+        twistd = Twistd(args, self.directory)
+        self.addCleanup(self.stopIfRunning, twistd)
+        code = twistd.waitForExit()
+        self.assertEqual(code, 1, twistd.output)
+        for fragment in fragments:
+            self.assertIn(fragment, twistd.output)
+        self.assertNotIn("Traceback", twistd.output)
+
+    def test_badConfiguration(self) -> None:
+        """
+        An unknown key, a wrong type or a bad endpoint in the configuration
+        file, or a bad option, stop twistd with status 1 and a message that
+        names the problem.
+        """
+        configPath = os.path.join(self.directory, "bad.toml")
+        with open(configPath, "w") as f:
+            f.write('listen = "tcp:0"\nmax-mesage-size = 10\n')
+        self.assertRefused(["--config", configPath], "unknown key 'max-mesage-size'")
+        with open(configPath, "w") as f:
+            f.write('listen = "tcp:0"\nopen-timeout = "soon"\n')
+        self.assertRefused(["--config", configPath], "'open-timeout'", "'soon'")
+        with open(configPath, "w") as f:
+            f.write('listen = "tcp:zero"\n')
+        self.assertRefused(["--config", configPath], "'tcp:zero'")
+        self.assertRefused(["--max-frame-size", "big"], "--max-frame-size")
+
+    def test_portInUse(self) -> None:
+        """
+        A port that is already taken stops twistd with status 1 and a
+        message naming the endpoint, not a traceback.
+        """
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            endpoint = f"tcp:{port}:interface=127.0.0.1"
+            self.assertRefused(["--listen", endpoint], f"cannot listen on '{endpoint}'")
