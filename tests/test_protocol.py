@@ -670,6 +670,48 @@ class _EveryVersionMixin:
         p.app.loseConnection(1001)
         self.assertEqual(p.transport.value(), first)
 
+    def test_loseConnectionInRequestReceived(self) -> None:
+        """
+        loseConnection called from requestReceived drops the connection
+        during the handshake: no 101 goes out and negotiationFinished is
+        never called.
+        """
+
+        class Dropper(Recorder):
+            def requestReceived(self, request: Any) -> None:
+                super().requestReceived(request)
+                self.transport.loseConnection()
+
+        p = self.peer(Dropper)
+        p.flush()
+        self.assertFalse(p.transport.value().startswith(b"HTTP/1.1 101"), p.transport.value())
+        self.assertTrue(p.transport.disconnecting)
+        self.assertNotIn("finished", p.app.names())
+        self.assertFalse(p.server.isOpen)
+
+    def test_applicationError(self) -> None:
+        """
+        An exception raised by textMessageReceived does not escape
+        dataReceived: it is logged, the replies already sent go out, and
+        the connection is closed.
+        """
+
+        class Faulty(Recorder):
+            def textMessageReceived(self, message: str) -> None:
+                self.sendTextMessage("before")
+                raise ZeroDivisionError("application bug")
+
+        p = self.openPeer(Faulty)
+        p.client.sendText("x")
+        p.server.dataReceived(p.client.dataToSend())
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        events = p.receive()
+        self.assertEqual(events[0], TextMessage("before"))
+        if not self.version.isHixie:
+            self.assertIsInstance(events[-1], CloseReceived)
+            self.assertEqual(events[-1].code, 1011)
+        self.assertTrue(p.transport.disconnecting)
+
     def test_openTimeoutNothingSent(self) -> None:
         """
         A client that connects and sends nothing is dropped after
