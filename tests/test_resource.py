@@ -380,6 +380,22 @@ class _Hixie76Mixin(_EveryVersionMixin):
         peer.send(key3[3:])
         self.assertIsInstance(peer.receive()[0], ConnectionOpened)
 
+    def test_openTimeoutWithoutKey3(self) -> None:
+        """
+        A client that sends the head but never key3 is dropped after
+        Options.openTimeout.
+        """
+        factory = RecordingFactory(Echo, Options(openTimeout=4.0), reactor=self.clock)
+        peer = WebPeer(makeSite(factory, self.clock), self.oneByte)
+        client = peer.startClient(Version.HIXIE76)
+        head, key3 = splitRequest(client.dataToSend())
+        peer.send(head)
+        self.clock.advance(3.9)
+        self.assertFalse(peer.transport.disconnecting)
+        self.clock.advance(0.1)
+        self.assertTrue(peer.transport.disconnecting)
+        self.assertEqual(factory.apps, [])
+
     def test_key3InSameWrite(self) -> None:
         """
         The handshake succeeds when key3 arrives in the same write as the
