@@ -19,10 +19,8 @@ from twisted.web import server, static
 from twisted.web.test.requesthelper import DummyRequest
 
 from twisted_ws import Options as LibraryOptions
-from twisted_ws import Version, WebSocketResource, WebSocketServerFactory
-from twisted_ws import tap
+from twisted_ws import Version, WebSocketResource, WebSocketServerFactory, tap
 from twisted_ws.apps import chat, echo
-
 
 SAMPLE_MODULE = """
 from twisted_ws import WebSocketProtocol, WebSocketServerFactory

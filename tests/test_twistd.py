@@ -168,7 +168,7 @@ def writeSelfSignedCertificate(directory: str) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -356,7 +356,7 @@ class TwistdTests(TestCase):
             ws.send("x" * 100001)
             with self.assertRaises(Exception) as caught:
                 ws.recv(timeout=IO_TIMEOUT)
-            self.assertEqual(getattr(caught.exception, "rcvd").code, 1009)
+            self.assertEqual(caught.exception.rcvd.code, 1009)
         self.assertStopsCleanly(twistd)
 
     def assertRefused(self, args: list[str], *fragments: str) -> None:

@@ -20,9 +20,10 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module, resources
-from typing import Any, Callable
+from typing import Any
 
 from twisted.application import service
 from twisted.application.internet import StreamServerEndpointService
@@ -741,9 +742,7 @@ class Options(usage.Options):
         Parse every endpoint description now, so that a bad one stops
         C{twistd} before it starts.
         """
-        reactor = self._reactor
-        if reactor is None:
-            from twisted.internet import reactor
+        reactor = self._reactor if self._reactor is not None else _globalReactor()
         for description in descriptions:
             try:
                 endpoints.serverFromString(reactor, description)
@@ -946,7 +945,17 @@ class _ListeningService(StreamServerEndpointService):
         except Exception as e:
             _log.critical("cannot listen on {description}: {error}",
                           description=self.description, error=e)
-            raise SystemExit(f"twistd websocket: cannot listen on {self.description!r}: {e}")
+            raise SystemExit(f"twistd websocket: cannot listen on {self.description!r}: {e}") from None
+
+
+def _globalReactor() -> Any:
+    """
+    The global reactor, imported only when needed (twistd has installed the
+    one it was asked for by then).
+    """
+    from twisted.internet import reactor
+
+    return reactor
 
 
 def makeService(config: Options, reactor: Any = None) -> service.IService:
@@ -959,7 +968,7 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
         by default.
     """
     if reactor is None:
-        from twisted.internet import reactor
+        reactor = _globalReactor()
     serverConfig = config["server"]
     if serverConfig is None:
         raise usage.UsageError("options were not parsed")
