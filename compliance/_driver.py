@@ -1,0 +1,77 @@
+"""
+Drive kosoku's fuzzing client over a list of case chunks, one chunk at a time.
+
+Run by C{compliance/run} with the project's virtualenv; not meant to be run by
+hand.  Each chunk's per-case reports are written to their own directory as
+soon as the chunk ends, so a run that is stopped at its time limit still
+leaves the results of every chunk that finished.  When all chunks are done,
+one merged report (index.json, index.html and a page per case) is written
+over the whole run.
+
+    python _driver.py PLAN.json
+
+PLAN.json holds C{url}, C{outdir}, C{parallelism}, C{deadline} (seconds for the
+whole run) and C{chunks}: a list of C{[name, [case ids]]}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from kosoku import FailureError, run_fuzzingclient
+from kosoku._report import write_reports
+
+
+async def runChunks(plan: dict) -> int:
+    """
+    Run every chunk of C{plan} in order, within its deadline.
+
+    @param plan: the parsed PLAN.json.
+    @return: 0 if every chunk finished, 3 if the deadline stopped the run.
+    """
+    outdir = Path(plan["outdir"])
+    deadline = time.monotonic() + float(plan["deadline"])
+    everything = []
+    for index, (name, cases) in enumerate(plan["chunks"]):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            print(f"driver: time limit reached before chunk {name}", flush=True)
+            return 3
+        started = time.monotonic()
+        try:
+            results = await asyncio.wait_for(
+                run_fuzzingclient(plan["url"], cases, None, concurrency=int(plan["parallelism"])),
+                timeout=remaining,
+            )
+        except FailureError as failure:
+            results = failure.results
+        except asyncio.TimeoutError:
+            print(f"driver: time limit reached during chunk {name}", flush=True)
+            return 3
+        everything.extend(results)
+        write_reports(results, str(outdir / "chunks" / f"{index:03d}-{name}"), produce_html=False)
+        passed = sum(1 for r in results if r.passed)
+        print(
+            f"driver: {name:<8} {len(results):>4} cases, {passed:>4} passed,"
+            f" {time.monotonic() - started:6.1f} s",
+            flush=True,
+        )
+    write_reports(everything, str(outdir))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """
+    @param argv: the path of PLAN.json.
+    @return: the exit status.
+    """
+    plan = json.loads(Path(argv[0]).read_text())
+    return asyncio.run(runChunks(plan))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
