@@ -12,14 +12,13 @@ import socket
 from typing import Any
 
 from twisted.internet import defer, reactor, task, threads
-from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from twisted_ws import Options, Version, WebSocketProtocol, WebSocketServerFactory
-from twisted_ws.codec import BinaryMessage, ClientConnection, CloseReceived, ConnectionOpened
+from twisted_ws.codec import BinaryMessage, ClientConnection, ConnectionOpened
 
 from .test_protocol import ALL_VERSIONS, CountingTransport, Peer, Recorder
 
