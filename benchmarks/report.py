@@ -124,6 +124,7 @@ def summarize(cell):
         "serverCpuMedian": statistics.median(cell["serverCpu"]) if cell["serverCpu"] else None,
         "clientCpuMedian": statistics.median(cell["clientCpu"]) if cell["clientCpu"] else None,
         "otherCpuMedian": statistics.median(cell["otherCpu"]) if cell["otherCpu"] else None,
+        "otherCpuValues": cell["otherCpu"],
         "notes": cell["notes"],
     }
 
@@ -195,6 +196,18 @@ def renderMarkdown(document, labels):
            v.get("twisted"), v.get("autobahn"), v.get("websockets"), v.get("wsproto"),
            v.get("twisted_ws"), machine["commit"])
     )
+    lines.append("")
+    load = [x for row in results.values() for cell in row["servers"].values()
+            for x in cell.get("otherCpuValues", [])]
+    lines.append("Command: `%s`." % (config["command"].strip(),))
+    if load:
+        lines.append(
+            "Other processes on the machine used a median of %.0f %% of a core (max %.0f %%) "
+            "during the measurement windows%s."
+            % (statistics.median(load), max(load),
+               ": the machine was shared, so absolute figures are noisy (see the spread); the "
+               "per-CPU-second table is steadier" if statistics.median(load) > 25 else "")
+        )
     lines.append("")
     for name, reason in config["skipped"].items():
         lines.append("- **%s skipped**: %s" % (name, reason))
