@@ -392,14 +392,20 @@ def _convertDocstring(app, what, name, obj, options, lines):
 
 def _dropMissingPages(app, docname, source):
     """
-    Remove toctree entries for the optional pages whose source is missing.
+    Keep the manual building while an optional page is still missing: drop
+    its toctree entry from the index, and turn links to it (C{:doc:} roles)
+    into their plain text anywhere in the manual.
     """
-    if docname != "index":
-        return
     text = source[0]
     for page in OPTIONAL_PAGES:
-        if not (HERE / f"{page}.rst").exists():
-            text = re.sub(rf"(?m)^\s+{re.escape(page)}\s*\n", "", text)
+        if (HERE / f"{page}.rst").exists():
+            continue
+        if docname == "index":
+            text = re.sub(rf"(?m)^[ \t]+{re.escape(page)}[ \t]*\n", "", text)
+        text = re.sub(
+            rf":doc:`([^`<]*?)\s*<(?:\.\./)?{re.escape(page)}>`", r"\1", text
+        )
+        text = re.sub(rf":doc:`(?:\.\./)?{re.escape(page)}`", page, text)
     source[0] = text
 
 
