@@ -732,6 +732,12 @@ class Options(usage.Options):
         if static is not None and not os.path.isdir(static):
             raise ConfigError(f"--static: {static!r} is not a directory")
 
+        if settings.get("compression") or any(a.settings.get("compression") for a in apps):
+            try:
+                compressionExtensions()
+            except ConfigError as e:
+                raise ConfigError(f"--compression: {e}") from None
+
         config = ServerConfig(list(listen), apps, static, settings)
         self._checkEndpoints(config.listen)
         self._checkApps(config)
