@@ -120,9 +120,7 @@ def maskBytes(payload, mask):
     if not n:
         return b""
     key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        n, "little"
-    )
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
 def frameHeader(first, length, maskBit):
@@ -307,7 +305,7 @@ class KeyPool:
 
     def __init__(self, target, count=256):
         self._entries = []
-        for i in range(count):
+        for _i in range(count):
             key = base64.b64encode(os.urandom(16))
             accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
             request = (
@@ -644,7 +642,7 @@ def runEcho(target, socks, batches, duration, maxBatches):
     """
     selector = selectors.DefaultSelector()
     streams = []
-    for sock, (out, expected) in zip(socks, batches):
+    for sock, (out, expected) in zip(socks, batches, strict=False):
         stream = _Stream(sock, out, expected)
         streams.append(stream)
         selector.register(sock, _EVENT_READ | _EVENT_WRITE, stream)
@@ -659,7 +657,7 @@ def runEcho(target, socks, batches, duration, maxBatches):
             ready = selector.select(1.0)
             now = time.monotonic()
             if not ready and now - lastProgress > STALL_TIMEOUT:
-                raise BenchmarkError("no answer for %.0fs" % (STALL_TIMEOUT,))
+                raise BenchmarkError("no answer for %.0fs" % (STALL_TIMEOUT,)) from None
             for key, events in ready:
                 stream = key.data
                 sock = stream.sock
@@ -709,7 +707,7 @@ def checkQuiet(socks, wait=0.05):
     try:
         for sock in socks:
             selector.register(sock, _EVENT_READ)
-        for key, events in selector.select(wait):
+        for key, _events in selector.select(wait):
             try:
                 data = key.fileobj.recv(64)
             except (BlockingIOError, InterruptedError):
@@ -758,8 +756,8 @@ def runPingPong(sock, pairs, duration, maxCount):
             count += 1
             if not count % 64 and time.monotonic() > end:
                 break
-    except socket.timeout:
-        raise BenchmarkError("no answer for %.0fs" % (STALL_TIMEOUT,))
+    except TimeoutError:
+        raise BenchmarkError("no answer for %.0fs" % (STALL_TIMEOUT,)) from None
     return samples
 
 
@@ -802,7 +800,7 @@ def runBroadcast(target, sender, receivers, burst, duration, maxBursts):
                         "%d of %d receivers still waiting after %.0fs"
                         % (waiting, len(receivers), STALL_TIMEOUT)
                     )
-                for key, events in ready:
+                for key, _events in ready:
                     entry = key.data
                     got = entry[3]
                     if got == want:

@@ -43,16 +43,23 @@ def machineInfo(pinning, fileLimit):
             versions[name] = None
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            cwd=here, timeout=10,
-        ).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=here,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.TimeoutExpired):
         commit = None
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "coresAvailable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        "coresAvailable": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
         else None,
         "kernel": platform.release(),
         "python": platform.python_version(),
@@ -61,7 +68,7 @@ def machineInfo(pinning, fileLimit):
         "commit": commit,
         "pinning": pinning,
         "fileLimit": fileLimit,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
@@ -72,14 +79,14 @@ def formatValue(value, unit):
     if value is None:
         return "-"
     if unit in ("MB/s", "KiB/conn"):
-        return "%.1f" % (value,) if value < 1000 else "{:,.0f}".format(value)
+        return "%.1f" % (value,) if value < 1000 else f"{value:,.0f}"
     if unit == "us":
         return "%.0f" % (value,) if value >= 100 else "%.1f" % (value,)
     if value >= 1e6:
         return "%.2fM" % (value / 1e6,)
     if value >= 1e4:
         return "%.1fk" % (value / 1e3,)
-    return "{:,.0f}".format(value)
+    return f"{value:,.0f}"
 
 
 def describeOutcome(workload, outcome):
@@ -92,8 +99,10 @@ def describeOutcome(workload, outcome):
     line = ", ".join(parts)
     if outcome.serverCpu is not None:
         line += "  (cpu: server %.0f%%, client %.0f%%, others %s)" % (
-            outcome.serverCpu, outcome.clientCpu,
-            "?" if outcome.otherCpu is None else "%.0f%%" % (outcome.otherCpu,))
+            outcome.serverCpu,
+            outcome.clientCpu,
+            "?" if outcome.otherCpu is None else "%.0f%%" % (outcome.otherCpu,),
+        )
     return line
 
 
@@ -111,7 +120,7 @@ def summarize(cell):
     @return: median, spread and CPU figures of one table cell.
     """
     values = cell["values"]
-    perCpu = [v / (c / 100.0) for v, c in zip(values, cell["serverCpu"]) if c > 1.0]
+    perCpu = [v / (c / 100.0) for v, c in zip(values, cell["serverCpu"], strict=False) if c > 1.0]
     if len(perCpu) != len(values):
         perCpu = []
     return {
@@ -189,24 +198,44 @@ def renderMarkdown(document, labels):
     lines.append(
         "Measured %s on %s (%s cores, %s), Linux %s, %s %s; %s. "
         "Twisted %s, autobahn %s, websockets %s, wsproto %s, twisted_ws %s (commit %s)."
-        % (machine["date"], machine["cpu"], machine["cores"], machine["pinning"],
-           machine["kernel"], machine["implementation"], machine["python"],
-           "%s mode, %d round(s) of %.1f s windows, servers interleaved"
-           % (config["mode"], config["rounds"], config["duration"]),
-           v.get("twisted"), v.get("autobahn"), v.get("websockets"), v.get("wsproto"),
-           v.get("twisted_ws"), machine["commit"])
+        % (
+            machine["date"],
+            machine["cpu"],
+            machine["cores"],
+            machine["pinning"],
+            machine["kernel"],
+            machine["implementation"],
+            machine["python"],
+            "%s mode, %d round(s) of %.1f s windows, servers interleaved"
+            % (config["mode"], config["rounds"], config["duration"]),
+            v.get("twisted"),
+            v.get("autobahn"),
+            v.get("websockets"),
+            v.get("wsproto"),
+            v.get("twisted_ws"),
+            machine["commit"],
+        )
     )
     lines.append("")
-    load = [x for row in results.values() for cell in row["servers"].values()
-            for x in cell.get("otherCpuValues", [])]
+    load = [
+        x
+        for row in results.values()
+        for cell in row["servers"].values()
+        for x in cell.get("otherCpuValues", [])
+    ]
     lines.append("Command: `%s`." % (config["command"].strip(),))
     if load:
         lines.append(
             "Other processes on the machine used a median of %.0f %% of a core (max %.0f %%) "
             "during the measurement windows%s."
-            % (statistics.median(load), max(load),
-               ": the machine was shared, so absolute figures are noisy (see the spread); the "
-               "per-CPU-second table is steadier" if statistics.median(load) > 25 else "")
+            % (
+                statistics.median(load),
+                max(load),
+                ": the machine was shared, so absolute figures are noisy (see the spread); the "
+                "per-CPU-second table is steadier"
+                if statistics.median(load) > 25
+                else "",
+            )
         )
     lines.append("")
     for name, reason in config["skipped"].items():
@@ -225,16 +254,29 @@ def renderMarkdown(document, labels):
     lines.append("|" + "|".join(["---"] * 2 + ["--:"] * len(order)) + "|")
     for name in document["metrics"]:
         row = results[name]
-        cells = [row["label"], row["unit"] + ("" if row["higherIsBetter"] else " (lower is better)")]
+        cells = [
+            row["label"],
+            row["unit"] + ("" if row["higherIsBetter"] else " (lower is better)"),
+        ]
         for server in order:
             s = row["servers"].get(server)
             if s is None:
-                cells.append("n/a" if server == "raw-join" else "**failed**"
-                             if _failed(document, name, server) else "-")
+                cells.append(
+                    "n/a"
+                    if server == "raw-join"
+                    else "**failed**"
+                    if _failed(document, name, server)
+                    else "-"
+                )
             elif len(s["values"]) > 1:
-                cells.append("%s (%s-%s)" % (formatValue(s["median"], row["unit"]),
-                                             formatValue(s["min"], row["unit"]),
-                                             formatValue(s["max"], row["unit"])))
+                cells.append(
+                    "%s (%s-%s)"
+                    % (
+                        formatValue(s["median"], row["unit"]),
+                        formatValue(s["min"], row["unit"]),
+                        formatValue(s["max"], row["unit"]),
+                    )
+                )
             else:
                 cells.append(formatValue(s["median"], row["unit"]))
         lines.append("| " + " | ".join(cells) + " |")
@@ -272,15 +314,21 @@ def renderMarkdown(document, labels):
             cells = [row["label"]]
             for peer in peers:
                 p = row["servers"].get(peer)
-                r = (relative(subject["median"], p["median"], row["higherIsBetter"])
-                     if subject and p else None)
+                r = (
+                    relative(subject["median"], p["median"], row["higherIsBetter"])
+                    if subject and p
+                    else None
+                )
                 cells.append("-" if r is None else "%.2fx" % (r,))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
 
-    efficient = [n for n in document["metrics"]
-                 if results[n]["higherIsBetter"]
-                 and any(s.get("perServerCpuSecondMedian") for s in results[n]["servers"].values())]
+    efficient = [
+        n
+        for n in document["metrics"]
+        if results[n]["higherIsBetter"]
+        and any(s.get("perServerCpuSecondMedian") for s in results[n]["servers"].values())
+    ]
     if efficient:
         lines.append(
             "Throughput per second of server CPU time (the row's value divided by the server's "
@@ -323,9 +371,14 @@ def renderMarkdown(document, labels):
             if s is None or s["serverCpuMedian"] is None:
                 cells.append("-")
             else:
-                cells.append("%.0f / %.0f / %s" % (
-                    s["serverCpuMedian"], s["clientCpuMedian"],
-                    "?" if s["otherCpuMedian"] is None else "%.0f" % (s["otherCpuMedian"],)))
+                cells.append(
+                    "%.0f / %.0f / %s"
+                    % (
+                        s["serverCpuMedian"],
+                        s["clientCpuMedian"],
+                        "?" if s["otherCpuMedian"] is None else "%.0f" % (s["otherCpuMedian"],),
+                    )
+                )
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     notes = []
@@ -339,8 +392,7 @@ def renderMarkdown(document, labels):
         for e in document["errors"]:
             first = " | ".join(line.strip() for line in e["error"].strip().splitlines()[:3])
             first = first[:300] or "?"
-            lines.append("- round %d, %s, %s: %s" % (e["round"], e["workload"], e["server"],
-                                                     first))
+            lines.append("- round %d, %s, %s: %s" % (e["round"], e["workload"], e["server"], first))
         lines.append("")
     if notes:
         lines.extend(notes)
@@ -372,20 +424,29 @@ def drawChart(document, path):
         return False
     order = document["order"]
     colors = {
-        "raw": "#9e9e9e", "raw-join": "#cfcfcf", "autobahn": "#4c72b0",
-        "twisted.web": "#dd8452", "websockets": "#55a868", "twisted_ws": "#c44e52",
+        "raw": "#9e9e9e",
+        "raw-join": "#cfcfcf",
+        "autobahn": "#4c72b0",
+        "twisted.web": "#dd8452",
+        "websockets": "#55a868",
+        "twisted_ws": "#c44e52",
     }
     columns = 3
     rows = (len(names) + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, names, strict=False):
         row = document["results"][name]
         present = [s for s in order if s in row["servers"]]
         medians = [row["servers"][s]["median"] for s in present]
         low = [row["servers"][s]["median"] - row["servers"][s]["min"] for s in present]
         high = [row["servers"][s]["max"] - row["servers"][s]["median"] for s in present]
-        ax.bar(range(len(present)), medians, yerr=[low, high], capsize=3,
-               color=[colors.get(s, "#8172b3") for s in present])
+        ax.bar(
+            range(len(present)),
+            medians,
+            yerr=[low, high],
+            capsize=3,
+            color=[colors.get(s, "#8172b3") for s in present],
+        )
         ax.set_xticks(range(len(present)))
         ax.set_xticklabels(present, rotation=30, ha="right", fontsize=8)
         better = "higher" if row["higherIsBetter"] else "lower"
@@ -393,14 +454,18 @@ def drawChart(document, path):
         ax.tick_params(axis="y", labelsize=8)
         ax.yaxis.set_major_formatter(
             matplotlib.ticker.FuncFormatter(
-                lambda y, _: "%gk" % (y / 1000.0,) if y >= 10000 else "%g" % (y,)))
+                lambda y, _: "%gk" % (y / 1000.0,) if y >= 10000 else "%g" % (y,)
+            )
+        )
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     machine = document["machine"]
-    fig.suptitle("twisted_ws benchmarks, %s, %s (%s cores), Python %s; median and min-max"
-                 % (machine["date"], machine["cpu"], machine["cores"], machine["python"]),
-                 fontsize=10)
+    fig.suptitle(
+        "twisted_ws benchmarks, %s, %s (%s cores), Python %s; median and min-max"
+        % (machine["date"], machine["cpu"], machine["cores"], machine["python"]),
+        fontsize=10,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -431,7 +496,9 @@ def writeAll(document, outDir, updateReadme, readmePath):
     if charted:
         paths.append(png)
     if updateReadme:
-        rewriteReadme(readmePath, document["markdown"] + "\n![benchmark chart](results/latest.png)\n")
+        rewriteReadme(
+            readmePath, document["markdown"] + "\n![benchmark chart](results/latest.png)\n"
+        )
         paths.append(readmePath)
     return paths
 

@@ -17,7 +17,6 @@ while the package does not yet provide C{WebSocketServerFactory}.
 """
 
 import argparse
-import json
 import os
 import resource
 import signal
@@ -31,10 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import report  # noqa: E402
 from loadclient import BenchmarkError, Int32Framing, Target, WebSocketFraming  # noqa: E402
 from workloads import allWorkloads  # noqa: E402
-
-import report  # noqa: E402
 
 PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
@@ -87,8 +85,9 @@ class Server:
     @ivar isCeiling: whether it is a raw TCP ceiling.
     """
 
-    def __init__(self, name, label, script, framing, path="/", workloads=None, extra=(),
-                 isCeiling=False):
+    def __init__(
+        self, name, label, script, framing, path="/", workloads=None, extra=(), isCeiling=False
+    ):
         self.name = name
         self.label = label
         self.script = script
@@ -128,8 +127,14 @@ class Server:
                 ],
                 False,
             )
-        argv = [PYTHON, os.path.join(SERVERS_DIR, self.script), "--port", str(port),
-                "--app", app] + self.extra
+        argv = [
+            PYTHON,
+            os.path.join(SERVERS_DIR, self.script),
+            "--port",
+            str(port),
+            "--app",
+            app,
+        ] + self.extra
         return argv, True
 
 
@@ -138,13 +143,24 @@ def allServers():
     @return: every server the suite knows, in table order.
     """
     return [
-        Server("raw", "Twisted TCP (Int32)", "raw_twisted_echo.py", Int32Framing(),
-               isCeiling=True),
-        Server("raw-join", "Twisted TCP (Int32, join once)", "raw_twisted_echo.py",
-               Int32Framing(), workloads={"binary1m"}, extra=["--join-once"], isCeiling=True),
+        Server("raw", "Twisted TCP (Int32)", "raw_twisted_echo.py", Int32Framing(), isCeiling=True),
+        Server(
+            "raw-join",
+            "Twisted TCP (Int32, join once)",
+            "raw_twisted_echo.py",
+            Int32Framing(),
+            workloads={"binary1m"},
+            extra=["--join-once"],
+            isCeiling=True,
+        ),
         Server("autobahn", "Autobahn (Twisted)", "autobahn_echo.py", WebSocketFraming()),
-        Server("twisted.web", "twisted.web.websocket", "twisted_web_echo.py",
-               WebSocketFraming(), path="/ws"),
+        Server(
+            "twisted.web",
+            "twisted.web.websocket",
+            "twisted_web_echo.py",
+            WebSocketFraming(),
+            path="/ws",
+        ),
         Server("websockets", "websockets (asyncio)", "websockets_echo.py", WebSocketFraming()),
         Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming()),
     ]
@@ -152,8 +168,9 @@ def allServers():
 
 def _check(argv, timeout=60):
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                                env=serverEnvironment())
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=serverEnvironment()
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, str(e)
     lines = (result.stderr or result.stdout).strip().splitlines()
@@ -169,12 +186,17 @@ def prepareTwistedWs(server, mode):
     @return: C{None} if twisted_ws can run, else the reason it cannot.
     """
     ok, output = _check(
-        [PYTHON, "-c", "import twisted_ws; twisted_ws.WebSocketServerFactory; "
-         "twisted_ws.WebSocketProtocol; twisted_ws.Options"]
+        [
+            PYTHON,
+            "-c",
+            "import twisted_ws; twisted_ws.WebSocketServerFactory; "
+            "twisted_ws.WebSocketProtocol; twisted_ws.Options",
+        ]
     )
     if not ok:
         return "twisted_ws.WebSocketServerFactory is not available yet (%s)" % (
-            output.strip().splitlines()[0] if output.strip() else "import failed",)
+            output.strip().splitlines()[0] if output.strip() else "import failed",
+        )
     if mode == "script":
         return None
     ok, output = _check([os.path.join(BIN, "twistd"), "websocket", "--help"])
@@ -218,8 +240,7 @@ class Pinning:
             self.serverCpu = self.clientCpu = None
             self.description = "not pinned (%s)" % (e,)
             return
-        self.description = "server on core %d, client on core %d" % (self.serverCpu,
-                                                                    self.clientCpu)
+        self.description = "server on core %d, client on core %d" % (self.serverCpu, self.clientCpu)
 
     def preexec(self):
         """
@@ -248,8 +269,13 @@ class RunningServer:
         self.log = open(logPath, "wb")
         env = serverEnvironment()
         self.process = subprocess.Popen(
-            argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=ROOT, env=env, preexec_fn=pinning.preexec(),
+            argv,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            preexec_fn=pinning.preexec(),
         )
 
     def waitReady(self, timeout=30.0):
@@ -261,8 +287,10 @@ class RunningServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BenchmarkError("server exited with status %d at start:\n%s"
-                                     % (self.process.returncode, self.logTail()))
+                raise BenchmarkError(
+                    "server exited with status %d at start:\n%s"
+                    % (self.process.returncode, self.logTail())
+                )
             if self.readyLine:
                 with open(self.logPath, "rb") as f:
                     if b"READY" in f.read():
@@ -329,26 +357,50 @@ def raiseFileLimit():
 
 def parseArguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="one short round (about 1 s per workload and server), for CI")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated servers: raw, raw-join, autobahn, twisted.web, "
-                             "websockets, twisted_ws ('raw' includes 'raw-join')")
-    parser.add_argument("--workload", default=None,
-                        help="comma-separated workloads: small, many, text1k, binary1m, "
-                             "text64k, handshake, memory, latency, broadcast")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one short round (about 1 s per workload and server), for CI",
+    )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated servers: raw, raw-join, autobahn, twisted.web, "
+        "websockets, twisted_ws ('raw' includes 'raw-join')",
+    )
+    parser.add_argument(
+        "--workload",
+        default=None,
+        help="comma-separated workloads: small, many, text1k, binary1m, "
+        "text64k, handshake, memory, latency, broadcast",
+    )
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; smoke 1)")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds per measurement window (default 2; smoke 1)")
-    parser.add_argument("--idle-connections", type=int, default=None,
-                        help="connections in the memory row (default 5000; smoke 500)")
-    parser.add_argument("--twisted-ws", choices=("auto", "twistd", "script"), default="auto",
-                        help="run twisted_ws via the twistd echo app or the script (auto: "
-                             "twistd if the plugin exists)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds per measurement window (default 2; smoke 1)",
+    )
+    parser.add_argument(
+        "--idle-connections",
+        type=int,
+        default=None,
+        help="connections in the memory row (default 5000; smoke 500)",
+    )
+    parser.add_argument(
+        "--twisted-ws",
+        choices=("auto", "twistd", "script"),
+        default="auto",
+        help="run twisted_ws via the twistd echo app or the script (auto: "
+        "twistd if the plugin exists)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
-    parser.add_argument("--output", default=None,
-                        help="directory for the results (default: benchmarks/results for a "
-                             "complete full run, benchmarks/results/raw otherwise)")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="directory for the results (default: benchmarks/results for a "
+        "complete full run, benchmarks/results/raw otherwise)",
+    )
     return parser.parse_args(argv)
 
 
@@ -413,17 +465,34 @@ def main(argv=None):
                 order = order[shift:] + order[:shift]
             for server in order:
                 outcome = runOne(server, workload, settings, pinning, logDir)
-                tag = "[round %d/%d] %-9s %-12s" % (roundIndex + 1, rounds, workload.name,
-                                                    server.name)
+                tag = "[round %d/%d] %-9s %-12s" % (
+                    roundIndex + 1,
+                    rounds,
+                    workload.name,
+                    server.name,
+                )
                 if isinstance(outcome, str):
-                    errors.append({"round": roundIndex + 1, "workload": workload.name,
-                                   "server": server.name, "error": outcome})
+                    errors.append(
+                        {
+                            "round": roundIndex + 1,
+                            "workload": workload.name,
+                            "server": server.name,
+                            "error": outcome,
+                        }
+                    )
                     print("%s FAILED: %s" % (tag, outcome), flush=True)
                     continue
                 for key, metric in workload.metrics:
                     cell = results.setdefault(metric.name, {}).setdefault(
-                        server.name, {"values": [], "serverCpu": [], "clientCpu": [],
-                                      "otherCpu": [], "notes": []})
+                        server.name,
+                        {
+                            "values": [],
+                            "serverCpu": [],
+                            "clientCpu": [],
+                            "otherCpu": [],
+                            "notes": [],
+                        },
+                    )
                     cell["values"].append(outcome.values[key])
                     if outcome.serverCpu is not None:
                         cell["serverCpu"].append(outcome.serverCpu)
@@ -433,9 +502,15 @@ def main(argv=None):
                         cell["otherCpu"].append(outcome.otherCpu)
                     if outcome.note and outcome.note not in cell["notes"]:
                         cell["notes"].append(outcome.note)
-                print("%s %s%s" % (tag, report.describeOutcome(workload, outcome),
-                                   "" if not outcome.note else "  (%s)" % (outcome.note,)),
-                      flush=True)
+                print(
+                    "%s %s%s"
+                    % (
+                        tag,
+                        report.describeOutcome(workload, outcome),
+                        "" if not outcome.note else "  (%s)" % (outcome.note,),
+                    ),
+                    flush=True,
+                )
 
     elapsed = time.monotonic() - started
     config = {
@@ -450,8 +525,12 @@ def main(argv=None):
         "command": "benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     document = report.buildDocument(machine, config, servers, workloads, results, errors)
-    paths = report.writeAll(document, outDir, updateReadme=(outDir == RESULTS_DIR),
-                            readmePath=os.path.join(HERE, "README.md"))
+    paths = report.writeAll(
+        document,
+        outDir,
+        updateReadme=(outDir == RESULTS_DIR),
+        readmePath=os.path.join(HERE, "README.md"),
+    )
     print()
     print(document["markdown"])
     print("wrote %s (%.0f s)" % (", ".join(paths), elapsed))
