@@ -464,10 +464,12 @@ def main(argv=None):
                 shift = roundIndex % len(order)
                 order = order[shift:] + order[:shift]
             for server in order:
+                runStarted = time.monotonic()
                 outcome = runOne(server, workload, settings, pinning, logDir)
-                tag = "[round %d/%d] %-9s %-12s" % (
+                tag = "[round %d/%d, %4.1fs] %-9s %-12s" % (
                     roundIndex + 1,
                     rounds,
+                    time.monotonic() - runStarted,
                     workload.name,
                     server.name,
                 )
