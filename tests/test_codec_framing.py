@@ -31,6 +31,7 @@ from twisted_ws.codec import (
 
 from .test_codec_handshake import (
     ALL_VERSIONS,
+    DEFAULT_OPTIONS,
     HYBI_RESPONSE,
     HYBI_VERSIONS,
     RFC_MASK,
@@ -68,7 +69,7 @@ def maskedFrame(b0: int, payload: bytes, key: bytes = RFC_MASK) -> bytes:
 
 
 def openClient(
-    version: Version = Version.RFC6455, options: Options = Options()
+    version: Version = Version.RFC6455, options: Options = DEFAULT_OPTIONS
 ) -> ClientConnection:
     """
     A client connection of C{version} in state OPEN, whose random source
@@ -83,7 +84,7 @@ def openClient(
     return client
 
 
-def receivers(options: Options = Options()):
+def receivers(options: Options = DEFAULT_OPTIONS):
     """
     For each role and hybi version: a description, a function making an
     open connection of that role, and the function framing what its peer
@@ -325,7 +326,7 @@ class PeerRuleTests(SynchronousTestCase):
     right close code, in both roles; nothing is raised.
     """
 
-    def assertFails(self, data: bytes | None, code: int, frames=None, options=Options()) -> None:
+    def assertFails(self, data: bytes | None, code: int, frames=None, options=DEFAULT_OPTIONS) -> None:
         """
         In each role, the peer's C{frames} (a function of the frame encoder
         returning the bytes) fail the connection with C{code}: one

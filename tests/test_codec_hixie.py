@@ -21,6 +21,7 @@ from twisted_ws.codec import (
 )
 
 from .test_codec_handshake import (
+    DEFAULT_OPTIONS,
     HIXIE75_RESPONSE,
     feed,
     hixie76ServerAnswer,
@@ -32,7 +33,7 @@ from .test_codec_handshake import (
 HIXIE_VERSIONS = (Version.HIXIE75, Version.HIXIE76)
 
 
-def openHixieClient(version: Version, options: Options = Options()) -> ClientConnection:
+def openHixieClient(version: Version, options: Options = DEFAULT_OPTIONS) -> ClientConnection:
     """
     A hixie client connection of C{version} in state OPEN.
     """
@@ -54,7 +55,7 @@ def openHixieClient(version: Version, options: Options = Options()) -> ClientCon
     return client
 
 
-def hixieReceivers(options: Options = Options()):
+def hixieReceivers(options: Options = DEFAULT_OPTIONS):
     """
     For each role and hixie version: a description and a function making an
     open connection.
@@ -134,7 +135,9 @@ class TextFrameTests(SynchronousTestCase):
         """
         for label, make in hixieReceivers():
             conn = make()
-            self.assertEqual(conn.receiveData(b"\x05ignored\xff\x00kept\xff"), [TextMessage("kept")])
+            self.assertEqual(
+                conn.receiveData(b"\x05ignored\xff\x00kept\xff"), [TextMessage("kept")], label
+            )
 
     def test_noBinaryOrControlFrames(self) -> None:
         """
