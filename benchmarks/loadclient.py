@@ -828,6 +828,33 @@ def runBroadcast(target, sender, receivers, burst, duration, maxBursts):
         selector.close()
 
 
+def selfCheck():
+    """
+    Check the frame and handshake builders against the examples of RFC 6455
+    (sections 1.3 and 5.7), so that a broken client cannot pass or fail
+    servers wrongly.
+
+    @raise BenchmarkError: if a builder is wrong.
+    """
+    checks = [
+        (
+            clientFrame(OP_TEXT, b"Hello", lambda n: bytes.fromhex("37fa213d")),
+            bytes.fromhex("818537fa213d7f9f4d5158"),
+        ),
+        (serverFrame(OP_TEXT, b"Hello"), bytes.fromhex("810548656c6c6f")),
+        (serverFrame(OP_BINARY, bytes(256))[:4], bytes.fromhex("827e0100")),
+        (serverFrame(OP_BINARY, bytes(65536))[:10], bytes.fromhex("827f0000000000010000")),
+        (
+            base64.b64encode(hashlib.sha1(b"dGhlIHNhbXBsZSBub25jZQ==" + GUID).digest()),
+            b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        ),
+        (maskBytes(maskBytes(bytes(range(256)) * 5, b"abcd"), b"abcd"), bytes(range(256)) * 5),
+    ]
+    for got, expected in checks:
+        if got != expected:
+            raise BenchmarkError("client self-check failed: %r != %r" % (got, expected))
+
+
 def makeRng(seed):
     """
     @return: a seeded L{random.Random} (payloads are reproducible; masks are

@@ -31,7 +31,13 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import report  # noqa: E402
-from loadclient import BenchmarkError, Int32Framing, Target, WebSocketFraming  # noqa: E402
+from loadclient import (  # noqa: E402
+    BenchmarkError,
+    Int32Framing,
+    Target,
+    WebSocketFraming,
+    selfCheck,
+)
 from workloads import allWorkloads  # noqa: E402
 
 PYTHON = sys.executable
@@ -406,6 +412,7 @@ def parseArguments(argv):
 
 def main(argv=None):
     arguments = parseArguments(sys.argv[1:] if argv is None else argv)
+    selfCheck()
     smoke = arguments.smoke
     rounds = arguments.rounds or (1 if smoke else 5)
     duration = arguments.duration or (1.0 if smoke else 2.0)
@@ -551,7 +558,10 @@ def runOne(server, workload, settings, pinning, logDir):
     @return: a L{workloads.Measurement}, or an error message.
     """
     logPath = os.path.join(logDir, "%s-%s.log" % (server.name, workload.name))
-    running = RunningServer(server, workload.app, pinning, logPath)
+    try:
+        running = RunningServer(server, workload.app, pinning, logPath)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "could not start the server: %s" % (e,)
     try:
         running.waitReady()
         outcome = workload.run(running.target(), running.process.pid, settings)
