@@ -17,6 +17,7 @@ while the package does not yet provide C{WebSocketServerFactory}.
 """
 
 import argparse
+import importlib.util
 import os
 import resource
 import signal
@@ -89,10 +90,21 @@ class Server:
     @ivar path: request target of the Upgrade request.
     @ivar workloads: names of the workloads it runs (C{None}: all).
     @ivar isCeiling: whether it is a raw TCP ceiling.
+    @ivar requires: importable module name to what to install, for the
+        libraries the server needs.
     """
 
     def __init__(
-        self, name, label, script, framing, path="/", workloads=None, extra=(), isCeiling=False
+        self,
+        name,
+        label,
+        script,
+        framing,
+        path="/",
+        workloads=None,
+        extra=(),
+        isCeiling=False,
+        requires=None,
     ):
         self.name = name
         self.label = label
@@ -102,6 +114,7 @@ class Server:
         self.workloads = workloads
         self.extra = list(extra)
         self.isCeiling = isCeiling
+        self.requires = requires or {}
         self.twistdApp = None
         self.note = None
 
@@ -159,15 +172,28 @@ def allServers():
             extra=["--join-once"],
             isCeiling=True,
         ),
-        Server("autobahn", "Autobahn (Twisted)", "autobahn_echo.py", WebSocketFraming()),
+        Server(
+            "autobahn",
+            "Autobahn (Twisted)",
+            "autobahn_echo.py",
+            WebSocketFraming(),
+            requires={"autobahn": "autobahn[twisted]"},
+        ),
         Server(
             "twisted.web",
             "twisted.web.websocket",
             "twisted_web_echo.py",
             WebSocketFraming(),
             path="/ws",
+            requires={"wsproto": "twisted[websocket] (wsproto)"},
         ),
-        Server("websockets", "websockets (asyncio)", "websockets_echo.py", WebSocketFraming()),
+        Server(
+            "websockets",
+            "websockets (asyncio)",
+            "websockets_echo.py",
+            WebSocketFraming(),
+            requires={"websockets": "websockets"},
+        ),
         Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming()),
     ]
 
@@ -441,7 +467,16 @@ def main(argv=None):
 
     skipped = {}
     for server in servers:
-        if server.name == "twisted_ws":
+        missing = [
+            install
+            for module, install in server.requires.items()
+            if importlib.util.find_spec(module) is None
+        ]
+        if missing:
+            skipped[server.name] = "not installed: %s" % (", ".join(missing),)
+            print("SKIP %s: %s" % (server.name, skipped[server.name]), flush=True)
+            complete = False
+        elif server.name == "twisted_ws":
             reason = prepareTwistedWs(server, arguments.twisted_ws)
             if reason:
                 skipped[server.name] = reason
