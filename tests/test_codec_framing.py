@@ -35,6 +35,7 @@ from .test_codec_handshake import (
     HYBI_RESPONSE,
     HYBI_VERSIONS,
     RFC_MASK,
+    FakeExtensionFactory,
     feed,
     openPair,
     openServer,
@@ -563,6 +564,25 @@ class ValidFrameTests(SynchronousTestCase):
         for code in (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000):
             self.assertFalse(isValidCloseCode(code), code)
 
+    def test_rsvBitsWithExtension(self) -> None:
+        """
+        With an extension owning RSV1 negotiated, RSV1 on the first frame of
+        a message is accepted, and still refused on a continuation frame.
+        """
+        factory = FakeExtensionFactory("foo")
+        options = Options(extensions=[factory])
+        client = ClientConnection("h", extensions=[factory], randomSource=rfcRandom)
+        server = ServerConnection(options)
+        server.receiveData(client.dataToSend())
+        server.accept()
+        client.receiveData(server.dataToSend())
+        self.assertEqual(server.receiveData(maskedFrame(0xC1, b"hi")), [TextMessage("hi")])
+        self.assertEqual(client.receiveData(plainFrame(0xC2, b"hi")), [BinaryMessage(b"hi")])
+        [event] = server.receiveData(maskedFrame(0x41, b"a") + maskedFrame(0xC0, b"b"))
+        self.assertEqual(event.code, 1002)
+        [event] = client.receiveData(plainFrame(0xA1, b"a"))
+        self.assertEqual(event.code, 1002)
+
     def test_autoPongDisabled(self) -> None:
         """
         With C{autoPong=False} a ping is delivered but not answered.
@@ -1017,7 +1037,6 @@ class PreparedMessageTests(SynchronousTestCase):
         for version in ALL_VERSIONS:
             server = openServer(version)
             server.close()
-            if server.state is State.CLOSING:
-                self.assertRaises(
-                    LocalProtocolError, server.sendPrepared, PreparedMessage("x")
-                )
+            server.dataToSend()
+            self.assertRaises(LocalProtocolError, server.sendPrepared, PreparedMessage("x"))
+            self.assertEqual(server.dataToSend(), b"")

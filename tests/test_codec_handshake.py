@@ -1308,6 +1308,54 @@ class ClientHandshakeTests(SynchronousTestCase):
         self.assertEqual(event.extensions[0].params, {"y": "2"})
         self.assertEqual(client.extensions, event.extensions)
 
+    def test_serverNegotiatesExtension(self) -> None:
+        """
+        A server with an extension factory accepts the client's offer,
+        answers it in Sec-WebSocket-Extensions, and both sides hold the
+        negotiated extension.
+        """
+        factory = FakeExtensionFactory("foo")
+        client = ClientConnection("h", extensions=[factory], randomSource=rfcRandom)
+        server = ServerConnection(Options(extensions=[factory]))
+        [event] = server.receiveData(client.dataToSend())
+        self.assertEqual(event.request.extensions, [("foo", {"x": None})])
+        server.accept()
+        response = server.dataToSend()
+        self.assertIn(b"\r\nSec-WebSocket-Extensions: foo\r\n", response)
+        [opened] = client.receiveData(response)
+        self.assertEqual([e.name for e in opened.extensions], ["foo"])
+        self.assertEqual([e.name for e in server.extensions], ["foo"])
+
+    def test_serverIgnoresUnknownExtension(self) -> None:
+        """
+        An extension offer the server has no factory for is left out of the
+        response.
+        """
+        server = ServerConnection(Options(extensions=[FakeExtensionFactory("foo")]))
+        server.receiveData(hybiRequest(extra="Sec-WebSocket-Extensions: bar\r\n"))
+        server.accept()
+        self.assertNotIn(b"Sec-WebSocket-Extensions", server.dataToSend())
+        self.assertEqual(server.extensions, ())
+
+    def test_malformedExtensionOffer(self) -> None:
+        """
+        A malformed Sec-WebSocket-Extensions header gets 400.
+        """
+        server = ServerConnection()
+        [event] = server.receiveData(hybiRequest(extra='Sec-WebSocket-Extensions: foo; x="\r\n'))
+        self.assertIsInstance(event, HandshakeFailed)
+        self.assertEqual(event.status, 400)
+
+    def test_hixie75ResponseSplits(self) -> None:
+        """
+        A hixie-75 response followed by a frame opens the client in any
+        split.
+        """
+        for chunks in splits(HIXIE75_RESPONSE + b"\x00Hi\xff"):
+            client = ClientConnection("example.com", "/demo", version=Version.HIXIE75)
+            events = feed(client, chunks)
+            self.assertEqual([type(e) for e in events], [ConnectionOpened, TextMessage])
+
     def test_responseTooLarge(self) -> None:
         """
         A response head over C{Options.maxHeaderSize} fails the handshake.
