@@ -409,6 +409,51 @@ def _dropMissingPages(app, docname, source):
     source[0] = text
 
 
+# Reference pages and the module whose public names (its __all__) each one
+# documents. A public name that a page does not document yet is appended to it
+# under "Other public names", so the reference never silently misses one.
+REFERENCE_PAGES = {
+    "reference/codec": "twisted_ws.codec",
+    "reference/twisted": "twisted_ws",
+}
+
+
+def _completeReference(app, docname, source):
+    """
+    Append autodoc entries for the public names of a reference page's module
+    that the page does not document itself.
+    """
+    modname = REFERENCE_PAGES.get(docname)
+    if modname is None:
+        return
+    import importlib
+    import inspect
+
+    module = importlib.import_module(modname)
+    codec = importlib.import_module("twisted_ws.codec")
+    text = source[0]
+    missing = []
+    for name in getattr(module, "__all__", ()):
+        if re.search(rf"^\.\. auto\w+:: {re.escape(modname)}\.{re.escape(name)}\s*$", text, re.M):
+            continue
+        obj = getattr(module, name)
+        if modname != "twisted_ws.codec" and getattr(codec, name, None) is obj:
+            continue  # a re-export, documented on the codec page
+        if inspect.isclass(obj) and issubclass(obj, BaseException):
+            kind = "autoexception"
+        elif inspect.isclass(obj):
+            kind = "autoclass"
+        elif callable(obj):
+            kind = "autofunction"
+        else:
+            kind = "autodata"
+        missing.append(f".. {kind}:: {modname}.{name}\n" + ("   :members:\n" if kind == "autoclass" else ""))
+    if missing:
+        title = "Other public names"
+        text += f"\n\n{title}\n{'-' * len(title)}\n\n" + "\n".join(missing)
+        source[0] = text
+
+
 def _benchmarkResults():
     from docutils import nodes
     from sphinx.util.docutils import SphinxDirective
@@ -442,6 +487,7 @@ def _benchmarkResults():
 def setup(app):
     app.connect("autodoc-process-docstring", _convertDocstring)
     app.connect("source-read", _dropMissingPages)
+    app.connect("source-read", _completeReference)
     app.add_directive("benchmark-results", _benchmarkResults())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
