@@ -2,36 +2,60 @@
 twisted_ws: WebSocket for Twisted, with one API over every version of the
 protocol that clients have spoken (hixie-75, hixie-76, hybi-07, hybi-08 and
 RFC 6455), built on the sans-I/O codec in L{twisted_ws.codec}.
+
+The Twisted layer is imported on first use of one of its names, so that
+C{import twisted_ws.codec} loads nothing from Twisted.
 """
 
-from ._protocol import (
-    AbnormalClose,
-    CleanClose,
-    ConnectionClosed,
-    RejectConnection,
-    WebSocketConnection,
-    WebSocketProtocol,
-    WebSocketServerConnection,
-    WebSocketServerFactory,
-)
-from ._resource import WebSocketResource
-from ._wrapping import MessageTransport, WrappingWebSocketFactory
-from .codec import LocalProtocolError, Options, PreparedMessage, Version
+from __future__ import annotations
 
-__all__ = [
-    "AbnormalClose",
-    "CleanClose",
-    "ConnectionClosed",
-    "LocalProtocolError",
-    "MessageTransport",
-    "Options",
-    "PreparedMessage",
-    "RejectConnection",
-    "Version",
-    "WebSocketConnection",
-    "WebSocketProtocol",
-    "WebSocketResource",
-    "WebSocketServerConnection",
-    "WebSocketServerFactory",
-    "WrappingWebSocketFactory",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._protocol import (
+        AbnormalClose,
+        CleanClose,
+        ConnectionClosed,
+        RejectConnection,
+        WebSocketConnection,
+        WebSocketProtocol,
+        WebSocketServerConnection,
+        WebSocketServerFactory,
+    )
+    from ._resource import WebSocketResource
+    from ._wrapping import MessageTransport, WrappingWebSocketFactory
+    from .codec import LocalProtocolError, Options, PreparedMessage, Version
+
+_WHERE = {
+    "AbnormalClose": "._protocol",
+    "CleanClose": "._protocol",
+    "ConnectionClosed": "._protocol",
+    "RejectConnection": "._protocol",
+    "WebSocketConnection": "._protocol",
+    "WebSocketProtocol": "._protocol",
+    "WebSocketServerConnection": "._protocol",
+    "WebSocketServerFactory": "._protocol",
+    "WebSocketResource": "._resource",
+    "MessageTransport": "._wrapping",
+    "WrappingWebSocketFactory": "._wrapping",
+    "LocalProtocolError": ".codec",
+    "Options": ".codec",
+    "PreparedMessage": ".codec",
+    "Version": ".codec",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twisted_ws' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

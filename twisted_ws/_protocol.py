@@ -51,6 +51,12 @@ __all__ = [
 
 _log = Logger(namespace="twisted_ws")
 
+#: Inside dataReceived, replies are written in one batch at its end, unless
+#: one is larger than this many bytes or characters...
+_BATCH_BYTES = 16 * 1024
+#: ... or more than this many are queued.
+_BATCH_ITEMS = 512
+
 
 class ConnectionClosed(error.ConnectionClosed):
     """
@@ -263,6 +269,8 @@ class WebSocketConnection(protocol.Protocol):
         self._pingTimer: IDelayedCall | None = None
         self._pongTimer: IDelayedCall | None = None
         self._producer: IPushProducer | None = None
+        self._pull: IDelayedCall | None = None
+        self._pullStreaming = True
         self._writePaused = False
         self._readPaused = False
         self._backpressure = False
@@ -327,27 +335,55 @@ class WebSocketConnection(protocol.Protocol):
                         if self._readPaused:
                             self._pending.extend(events[i + 1 :])
                             break
+        except Exception:
+            self._applicationError(Failure())
         finally:
             self._inReceive = False
         out = codec._out
         if out:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
-        if codec.shouldCloseTransport:
+        if codec.shouldCloseTransport and not self._pending:
             self._endTransport()
 
     def _deliver(self, events: list) -> None:
-        for i, event in enumerate(events):
-            if self._readPaused:
-                self._pending.extend(events[i:])
-                return
-            cls = event.__class__
-            if cls is BinaryMessage:
-                self.application.bytesMessageReceived(event.data)  # type: ignore[union-attr]
-            elif cls is TextMessage:
-                self.application.textMessageReceived(event.data)  # type: ignore[union-attr]
-            else:
-                self._otherEvent(event)
+        """
+        Deliver C{events} to the application, holding back those that come
+        after it paused reading.
+        """
+        try:
+            for i, event in enumerate(events):
+                if self._readPaused:
+                    self._pending.extend(events[i:])
+                    return
+                cls = event.__class__
+                if cls is BinaryMessage:
+                    self.application.bytesMessageReceived(event.data)  # type: ignore[union-attr]
+                elif cls is TextMessage:
+                    self.application.textMessageReceived(event.data)  # type: ignore[union-attr]
+                else:
+                    self._otherEvent(event)
+        except Exception:
+            self._applicationError(Failure())
+
+    def _applicationError(self, failure: Failure) -> None:
+        """
+        An application callback raised: log it and fail the connection with
+        1011 (internal error), after writing what was already sent.
+        """
+        _log.failure(
+            "WebSocket application raised an exception; closing the connection with {peer}",
+            failure,
+            peer=_peerText(self),
+        )
+        self._pending = []
+        self._abortReason = AbnormalClose(1011, "internal server error", False, False, failure.value)
+        codec = self.codec
+        if codec.state is State.OPEN:
+            codec.close(1011, "internal server error")
+        elif codec.state is State.CONNECTING:
+            codec.close()
+        codec.shouldCloseTransport = True
 
     def _otherEvent(self, event: object) -> None:
         cls = event.__class__
@@ -357,8 +393,9 @@ class WebSocketConnection(protocol.Protocol):
             if app is not None:
                 app.pongReceived(event.data)  # type: ignore[attr-defined]
         elif cls is Ping:
-            if app is not None:
-                app.pingReceived(event.data)  # type: ignore[attr-defined]
+            pingReceived = getattr(app, "pingReceived", None)
+            if pingReceived is not None:
+                pingReceived(event.data)  # type: ignore[attr-defined]
         elif cls is CloseReceived:
             self._closeStarted()
         elif cls is ProtocolError:
@@ -415,7 +452,9 @@ class WebSocketConnection(protocol.Protocol):
         @raise LocalProtocolError: the connection is not open.
         """
         self._framer.sendText(text)
-        if not self._inReceive:
+        # Inside dataReceived replies are batched into one write, unless they
+        # pile up: then the transport must see them to apply back-pressure.
+        if not self._inReceive or len(text) > _BATCH_BYTES or len(self.codec._out) > _BATCH_ITEMS:
             self._flush()
 
     def sendBytesMessage(self, data: bytes) -> None:
@@ -426,7 +465,7 @@ class WebSocketConnection(protocol.Protocol):
             hixie version, which has no binary messages.
         """
         self._framer.sendBinary(data)
-        if not self._inReceive:
+        if not self._inReceive or len(data) > _BATCH_BYTES or len(self.codec._out) > _BATCH_ITEMS:
             self._flush()
 
     def sendPreparedMessage(self, message: PreparedMessage) -> None:
@@ -498,6 +537,7 @@ class WebSocketConnection(protocol.Protocol):
         if self._producer is not None:
             raise RuntimeError("a producer is already attached")
         self._producer = producer
+        self._pull = None
         if self._writePaused:
             producer.pauseProducing()
 
@@ -506,14 +546,43 @@ class WebSocketConnection(protocol.Protocol):
         Detach the producer attached with L{attachProducer}.
         """
         self._producer = None
+        if self._pull is not None:
+            if self._pull.active():
+                self._pull.cancel()
+            self._pull = None
 
-    registerProducer = attachProducer
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """
+        L{IConsumer}'s way to attach a producer.  A push producer
+        (C{streaming} true) is handled as by L{attachProducer}; a pull
+        producer is asked for more with C{resumeProducing} each time the
+        send buffer is below C{Options.writeHighWater}.
+        """
+        self.attachProducer(producer)
+        if not streaming:
+            self._pullStreaming = False
+            self._schedulePull()
+        else:
+            self._pullStreaming = True
 
     def unregisterProducer(self) -> None:
         """
         The same as L{detachProducer}, under L{IConsumer}'s name.
         """
         self.detachProducer()
+
+    def _schedulePull(self) -> None:
+        if self._pull is None and self._producer is not None and not self._writePaused:
+            self._pull = self.reactor.callLater(0, self._pullOnce)
+
+    def _pullOnce(self) -> None:
+        self._pull = None
+        producer = self._producer
+        if producer is None or self._writePaused or self._lost:
+            return
+        producer.resumeProducing()
+        if self._producer is producer and not self._pullStreaming:
+            self._schedulePull()
 
     # IPushProducer, registered on the TCP transport: Twisted calls these as
     # its send buffer fills and drains.
@@ -527,7 +596,8 @@ class WebSocketConnection(protocol.Protocol):
         """
         self._writePaused = True
         if self._producer is not None:
-            self._producer.pauseProducing()
+            if self._pullStreaming:
+                self._producer.pauseProducing()
         elif not self._backpressure and not self._lost:
             self._backpressure = True
             if not self._readPaused:
@@ -539,6 +609,9 @@ class WebSocketConnection(protocol.Protocol):
         or reading.
         """
         self._writePaused = False
+        if self._producer is not None and not self._pullStreaming:
+            self._schedulePull()
+            return
         if self._backpressure:
             self._backpressure = False
             if not self._readPaused and not self._lost:
@@ -581,7 +654,12 @@ class WebSocketConnection(protocol.Protocol):
             finally:
                 self._inReceive = False
             self._flush()
-        if not self._readPaused and not self._backpressure and not self._lost:
+        if (
+            not self._readPaused
+            and not self._backpressure
+            and not self._lost
+            and not self.codec.shouldCloseTransport
+        ):
             self.transport.resumeProducing()
 
     # Time.
@@ -674,8 +752,14 @@ class WebSocketConnection(protocol.Protocol):
         if self._lost:
             return
         self._lost = True
-        for name in ("_openTimer", "_closeTimer", "_pingTimer", "_pongTimer"):
+        for name in ("_openTimer", "_closeTimer", "_pingTimer", "_pongTimer", "_pull"):
             self._cancel(name)
+        if self._pending:
+            # Messages held by pauseReading still reach the application
+            # before it learns that the connection is gone.
+            pending, self._pending = self._pending, []
+            self._readPaused = False
+            self._deliver(pending)
         codec = self.codec
         codec.receiveEOF()
         closed: ConnectionClosed
@@ -704,8 +788,8 @@ class WebSocketConnection(protocol.Protocol):
             )
         self._framer = _NOT_OPEN
         if self._producer is not None:
-            self._producer.stopProducing()
-            self._producer = None
+            producer, self._producer = self._producer, None
+            producer.stopProducing()
         app = self.application
         if app is not None:
             app.connectionLost(Failure(closed))
@@ -771,10 +855,14 @@ class WebSocketServerConnection(WebSocketConnection):
             return self._reject(RejectConnection(503, "the server refused the connection"))
         self.application = app
         app.negotiationStarted(self)
+        requestReceived = getattr(app, "requestReceived", None)
         try:
-            subprotocol = app.requestReceived(request)
+            subprotocol = requestReceived(request) if requestReceived is not None else None
         except RejectConnection as e:
             return self._reject(e)
+        if codec.state is not State.CONNECTING:
+            # The application dropped the connection during the handshake.
+            return
         try:
             events = codec.accept(subprotocol, self._responseHeaders)
         except LocalProtocolError as e:

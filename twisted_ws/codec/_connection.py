@@ -119,6 +119,7 @@ class Connection:
         self._random = randomSource
         self._framer: HybiFramer | HixieFramer | None = None
         self._hbuf = b""
+        self._phase = ""
 
     def __repr__(self) -> str:
         version = self.version.label if self.version else "?"
@@ -246,6 +247,7 @@ class Connection:
         if self.state is State.CONNECTING:
             self._closed(1006, "opening handshake aborted", clean=False, byPeer=False)
             self.shouldCloseTransport = True
+            self._phase = "rejected"
             return
         if self.state is not State.OPEN:
             return
@@ -535,6 +537,13 @@ class ClientConnection(Connection):
             return []
         need = end + 4 + self._handshake.bodyLength
         if len(buf) < need:
+            # Only a 101 carries hixie-76's challenge answer; judge any other
+            # status as soon as the head is in.
+            if not buf.startswith((b"HTTP/1.1 101 ", b"HTTP/1.0 101 ")):
+                try:
+                    self._handshake.verify(buf[:end], b"")
+                except HandshakeError as e:
+                    return self._handshakeFailed(e)
             return []
         head, body, rest = buf[:end], buf[end + 4 : need], buf[need:]
         self._hbuf = b""
