@@ -13,6 +13,7 @@ Sphinx info fields and epytext inline markup becomes the matching reST role.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -47,6 +48,8 @@ html_static_path: list[str] = []
 html_theme_options = {
     "description": "WebSocket for Twisted, every protocol version",
     "fixed_sidebar": False,
+    # Wide enough for 80-column code blocks next to the sidebar.
+    "page_width": "1180px",
     "show_relbars": True,
 }
 
@@ -75,6 +78,7 @@ nitpicky = False
 OPTIONAL_PAGES = ("twistd", "options", "compliance")
 
 BENCHMARK_RESULTS = ROOT / "benchmarks" / "README.md"
+BENCHMARK_CHART = ROOT / "benchmarks" / "results" / "latest.png"
 
 
 # ---------------------------------------------------------------------------
@@ -475,11 +479,18 @@ def _benchmarkResults():
                 para += nodes.literal("", "benchmarks/README.md")
                 para += nodes.Text(" by the benchmark suite.")
                 return [para]
+            result = []
+            if BENCHMARK_CHART.exists():
+                # The chart of the latest complete run, relative to this page.
+                uri = os.path.relpath(BENCHMARK_CHART, Path(self.env.doc2path(self.env.docname)).parent)
+                result.append(nodes.image(uri=uri.replace(os.sep, "/"),
+                                          alt="Benchmark chart of the latest complete run"))
             self.env.note_dependency(str(BENCHMARK_RESULTS))
             text = BENCHMARK_RESULTS.read_text(encoding="utf-8")
             block = nodes.literal_block(text, text)
             block["language"] = "markdown"
-            return [block]
+            result.append(block)
+            return result
 
     return BenchmarkResults
 
