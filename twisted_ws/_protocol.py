@@ -818,7 +818,7 @@ class WebSocketServerConnection(WebSocketConnection):
         super().__init__(factory.options, factory.reactor)
         self.factory = factory
         self._presetCodec = codec
-        self._responseHeaders: list[tuple[str, str]] = []
+        self._responseHeaders: list[tuple[str, str]] | None = None
 
     def connectionMade(self) -> None:
         if self._presetCodec is not None:
@@ -841,6 +841,8 @@ class WebSocketServerConnection(WebSocketConnection):
         """
         if self.codec.state is not State.CONNECTING:
             raise LocalProtocolError("response headers can only be added during the handshake")
+        if self._responseHeaders is None:
+            self._responseHeaders = []
         self._responseHeaders.append((name, value))
 
     def _requestReceived(self, request: HandshakeRequest) -> None:
@@ -864,11 +866,11 @@ class WebSocketServerConnection(WebSocketConnection):
             # The application dropped the connection during the handshake.
             return
         try:
-            events = codec.accept(subprotocol, self._responseHeaders)
+            events = codec.accept(subprotocol, self._responseHeaders or ())
         except LocalProtocolError as e:
             _log.failure("application chose an invalid handshake answer", Failure(e))
             return self._reject(RejectConnection(500, "the server failed to answer the handshake"))
-        self._responseHeaders = []
+        self._responseHeaders = None
         self._opened()
         if events:
             self._deliver(events)

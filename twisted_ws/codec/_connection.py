@@ -27,7 +27,7 @@ from ._handshake import (
     validateRequest,
 )
 from ._hixie import HixieFramer
-from ._hybi import HybiFramer, encodeServerFrame
+from ._hybi import HybiFramer, PlainServerHybiFramer, encodeServerFrame
 from ._options import Options, State, Version
 
 if TYPE_CHECKING:
@@ -301,6 +301,8 @@ class Connection:
         self.state = State.OPEN
         if version.isHixie:
             self._framer = HixieFramer(self, version, self.options)
+        elif not self.isClient and not extensions and self.options.fragmentSize is None:
+            self._framer = PlainServerHybiFramer(self, False, self.options, extensions, self._random)
         else:
             self._framer = HybiFramer(self, self.isClient, self.options, extensions, self._random)
 
@@ -350,7 +352,7 @@ class ServerConnection(Connection):
                     raise PeerError(f"malformed request line {startLine[:80]!r}", status=400)
             except PeerError as e:
                 return self._refuse(e)
-            return self.receiveRequest(parts[0], parts[1], parts[2], headers)
+            return self.receiveRequest(parts[0], parts[1], parts[2], headers, head)
         if self._phase == "key3":
             return self._checkKey3()
         # Waiting for accept() or reject(): a client must not send before the
@@ -360,7 +362,12 @@ class ServerConnection(Connection):
         return []
 
     def receiveRequest(
-        self, method: str, target: str, httpVersion: str, headers: list[tuple[str, str]]
+        self,
+        method: str,
+        target: str,
+        httpVersion: str,
+        headers: list[tuple[str, str]],
+        rawHead: bytes | None = None,
     ) -> list:
         """
         Feed an opening request whose head was already parsed elsewhere (as
@@ -368,12 +375,16 @@ class ServerConnection(Connection):
         to C{receiveData} as usual.
 
         @param headers: (name, value) pairs in order.
+        @param rawHead: the head as received, kept instead of C{headers} to
+            save memory.
         @return: the events, as from C{receiveData}.
         """
         if self._phase != "head":
             raise LocalProtocolError("the opening request was already received")
         try:
-            request = validateRequest(method, target, httpVersion, headers, self.options, self.secure)
+            request = validateRequest(
+                method, target, httpVersion, headers, self.options, self.secure, rawHead
+            )
             self._negotiated = self._negotiateExtensions(request)
         except PeerError as e:
             return self._refuse(e)
@@ -456,6 +467,8 @@ class ServerConnection(Connection):
         self._out.append(response)
         self._phase = "open"
         self._open(request.version, subprotocol, self._negotiated)
+        self._key3 = b""
+        self._negotiated = ()
         rest, self._hbuf = self._hbuf, b""
         return self.receiveData(rest) if rest else []
 

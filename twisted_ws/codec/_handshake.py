@@ -12,6 +12,7 @@ import base64
 import binascii
 import fnmatch
 import hashlib
+import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -114,8 +115,6 @@ class HandshakeRequest:
     @ivar method: the request method (always C{"GET"}).
     @ivar target: the request target, path and query, as sent.
     @ivar path: the target's path, without the query.
-    @ivar headers: every header as a (name, value) pair, in order, names as
-        sent.
     @ivar version: the detected protocol L{Version}.
     @ivar host: the C{Host} header.
     @ivar origin: the origin the client claims (C{Origin}, or
@@ -131,7 +130,8 @@ class HandshakeRequest:
         "method",
         "target",
         "path",
-        "headers",
+        "_headers",
+        "_rawHead",
         "version",
         "host",
         "origin",
@@ -157,11 +157,13 @@ class HandshakeRequest:
         secure: bool,
         key1: str | None = None,
         key2: str | None = None,
+        rawHead: bytes | None = None,
     ) -> None:
         self.method = method
         self.target = target
         self.path = target.split("?", 1)[0]
-        self.headers = headers
+        self._headers = None if rawHead is not None else headers
+        self._rawHead = rawHead
         self.version = version
         self.host = host
         self.origin = origin
@@ -171,6 +173,16 @@ class HandshakeRequest:
         self.secure = secure
         self._key1 = key1
         self._key2 = key2
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """
+        Every header as a (name, value) pair, in order, names as sent.
+        """
+        if self._headers is not None:
+            return self._headers
+        assert self._rawHead is not None
+        return parseHead(self._rawHead)[1]
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """
@@ -216,22 +228,41 @@ def _tokens(values: Iterable[str]) -> list[str]:
     return [t.strip().lower() for value in values for t in value.split(",") if t.strip()]
 
 
-def _headerValues(headers: list[tuple[str, str]], name: str) -> list[str]:
-    return [value for key, value in headers if key.lower() == name]
+_Index = dict[str, list[str]]
 
 
-def _single(headers: list[tuple[str, str]], name: str) -> str | None:
+def _index(headers: list[tuple[str, str]]) -> _Index:
+    """
+    Map each lower-cased header name to its values, in order.
+    """
+    index: _Index = {}
+    for key, value in headers:
+        name = key.lower()
+        values = index.get(name)
+        if values is None:
+            index[name] = [value]
+        else:
+            values.append(value)
+    return index
+
+
+def _headerValues(index: _Index, name: str) -> list[str]:
+    return index.get(name, [])
+
+
+def _single(index: _Index, name: str) -> str | None:
     """
     The one value of a header that may appear at most once.
 
     @raise PeerError: with status 400 when it appears more than once.
     """
-    values = _headerValues(headers, name)
+    values = index.get(name, ())
     if len(values) > 1:
         raise PeerError(f"more than one {name} header", status=400)
     return values[0] if values else None
 
 
+_isToken = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
@@ -257,7 +288,7 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
         if line[0] in " \t":
             raise PeerError(f"obsolete header line folding in the {what}", status=400)
         name, colon, value = line.partition(":")
-        if not colon or not name or not all(c in _TOKEN_CHARS for c in name):
+        if not colon or not _isToken(name):
             raise PeerError(f"malformed header line {line[:80]!r}", status=400)
         value = value.strip(" \t")
         if "\n" in value or "\r" in value or "\x00" in value:
@@ -266,7 +297,9 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
     return startLine, headers
 
 
-def detectVersion(headers: list[tuple[str, str]], allowed: frozenset[Version]) -> Version:
+def detectVersion(
+    headers: list[tuple[str, str]] | _Index, allowed: frozenset[Version]
+) -> Version:
     """
     Decide which protocol version an opening request speaks.  This is the
     only place where the version is chosen.
@@ -275,6 +308,8 @@ def detectVersion(headers: list[tuple[str, str]], allowed: frozenset[Version]) -
         speak or does not allow, or 400 when the request is not a WebSocket
         request of any version.
     """
+    if isinstance(headers, list):
+        headers = _index(headers)
     wire = _single(headers, "sec-websocket-version")
     if wire is not None:
         version = _BY_WIRE_NUMBER.get(int(wire)) if wire.strip().isdigit() else None
@@ -313,6 +348,7 @@ def validateRequest(
     headers: list[tuple[str, str]],
     options: Options,
     secure: bool = False,
+    rawHead: bytes | None = None,
 ) -> HandshakeRequest:
     """
     Check an opening request of any version and describe it.
@@ -320,6 +356,9 @@ def validateRequest(
     For hixie-76 the 8 bytes of key3 follow the head; they are not part of
     this check (see L{buildResponse}).
 
+    @param rawHead: the request head as received, if the caller has it; the
+        request then keeps it instead of the parsed header list, which
+        takes several times the memory.
     @raise PeerError: with the HTTP status to answer and a reason.
     """
     if method != "GET":
@@ -328,6 +367,8 @@ def validateRequest(
         raise PeerError(f"WebSocket needs HTTP/1.1, not {httpVersion}", status=400)
     if not target.startswith("/"):
         raise PeerError(f"request target {target[:80]!r} is not a path", status=400)
+    allHeaders = headers
+    headers = _index(allHeaders)  # type: ignore[assignment]
     upgrade = _headerValues(headers, "upgrade")
     if not upgrade:
         raise PeerError("not a WebSocket request: no Upgrade header", status=426)
@@ -391,8 +432,8 @@ def validateRequest(
         raise PeerError(f"origin {origin!r} is not allowed", status=403)
 
     return HandshakeRequest(
-        method, target, headers, version, host, origin, subprotocols, extensions, key, secure,
-        key1, key2,
+        method, target, allHeaders, version, host, origin, subprotocols, extensions, key, secure,
+        key1, key2, rawHead,
     )
 
 
@@ -643,12 +684,14 @@ class ClientHandshake:
             statusLine, headers = parseHead(head, "response")
         except PeerError as e:
             raise InvalidHeader(e.reason, "") from None
+        allHeaders = headers
+        headers = _index(allHeaders)  # type: ignore[assignment]
         parts = statusLine.split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise InvalidStatus(f"malformed status line {statusLine[:80]!r}", 0, headers)
+            raise InvalidStatus(f"malformed status line {statusLine[:80]!r}", 0, allHeaders)
         status = int(parts[1])
         if status != 101:
-            raise InvalidStatus(f"server answered {statusLine[9:80]!r}, not 101", status, headers)
+            raise InvalidStatus(f"server answered {statusLine[9:80]!r}, not 101", status, allHeaders)
         if "websocket" not in _tokens(_headerValues(headers, "upgrade")):
             raise InvalidHeader("response's Upgrade header does not name websocket", "Upgrade")
         if "upgrade" not in _tokens(_headerValues(headers, "connection")):
@@ -683,7 +726,7 @@ class ClientHandshake:
             subprotocol = protos[0].strip()
             if subprotocol not in self.subprotocols:
                 raise NegotiationError(f"server chose subprotocol {subprotocol!r}, which was not offered")
-        return subprotocol, extensions, headers
+        return subprotocol, extensions, allHeaders
 
     def _negotiateExtensions(self, values: list[str]) -> tuple[Extension, ...]:
         try:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ._extensions import Extension
     from ._options import Options
 
-__all__ = ["HybiFramer", "isValidCloseCode", "encodeServerFrame"]
+__all__ = ["HybiFramer", "PlainServerHybiFramer", "isValidCloseCode", "encodeServerFrame"]
 
 _pack2 = struct.Struct("!BB").pack
 _pack4 = struct.Struct("!BBH").pack
@@ -40,6 +40,8 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
+#: The parts of no message (shared, never appended to).
+_NO_PARTS: list = []
 #: Payloads shorter than this are unmasked inline in the receive loop.
 _SMALL_MASK = 1024
 #: Payloads shorter than this are joined to their header before queueing.
@@ -125,7 +127,7 @@ class HybiFramer:
         # first frame, decoded parts, size so far, and UTF-8 decoder.
         self._msgOpcode = 0
         self._msgRsv = 0
-        self._msgParts: list = []
+        self._msgParts: list = _NO_PARTS
         self._msgSize = 0
         self._decoder: codecs.IncrementalDecoder | None = None
         # The frame whose payload is still arriving (remaining > 0).
@@ -135,9 +137,6 @@ class HybiFramer:
         self._frameFin = False
         self.receiveDone = False
         self.sendDone = False
-        if not isClient and not extensions and options.fragmentSize is None:
-            self.sendText = self._sendTextPlain  # type: ignore[method-assign]
-            self.sendBinary = self._sendBinaryPlain  # type: ignore[method-assign]
 
     # Receiving.
 
@@ -365,7 +364,7 @@ class HybiFramer:
         self._msgOpcode = 0
         self._msgRsv = 0
         self._msgSize = 0
-        self._msgParts = []
+        self._msgParts = _NO_PARTS
         self._decoder = None
 
     def _control(self, opcode: int, payload: bytes, events: list) -> None:
@@ -433,27 +432,6 @@ class HybiFramer:
             offset += size
         self._sendFrame(0x80 | b0, bytes(view[offset:]))
 
-    def _sendTextPlain(self, text: str) -> None:
-        # sendText for a server with no extension and no fragmentation.
-        if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
-        payload = text.encode("utf-8")
-        n = len(payload)
-        if n < 126:
-            self._out.append(_pack2(0x81, n) + payload)
-        else:
-            self._sendFrame(0x81, payload)
-
-    def _sendBinaryPlain(self, data: bytes) -> None:
-        # sendBinary for a server with no extension and no fragmentation.
-        if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
-        n = len(data)
-        if n < 126:
-            self._out.append(_pack2(0x82, n) + data)
-        else:
-            self._sendFrame(0x82, bytes(data))
-
     def sendText(self, text: str) -> None:
         """
         Queue a text message.
@@ -501,3 +479,30 @@ class HybiFramer:
         extension, no fragmentation).
         """
         return not self._isClient and not self._extensions and self._fragmentSize is None
+
+
+class PlainServerHybiFramer(HybiFramer):
+    """
+    A L{HybiFramer} for the common case of a server connection with no
+    extension and no outgoing fragmentation, whose sending methods frame a
+    message with one header and one concatenation.
+    """
+
+    def sendText(self, text: str) -> None:
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        payload = text.encode("utf-8")
+        n = len(payload)
+        if n < 126:
+            self._out.append(_pack2(0x81, n) + payload)
+        else:
+            self._sendFrame(0x81, payload)
+
+    def sendBinary(self, data: bytes) -> None:
+        if self.sendDone:
+            raise LocalProtocolError("cannot send a message after the connection started closing")
+        n = len(data)
+        if n < 126:
+            self._out.append(_pack2(0x82, n) + data)
+        else:
+            self._sendFrame(0x82, bytes(data))

@@ -4,13 +4,15 @@ Masking and unmasking of RFC 6455 frame payloads (section 5.3).
 Small payloads are XORed as one big integer; large ones are split into the
 four byte-strides, each translated through a 256-byte table for its mask
 byte, which runs at C speed with no per-byte Python loop.  When the optional
-C{wsaccel} package is installed its compiled routine is used for large
-payloads instead.
+compiled helper C{twisted_ws.codec._speedups} has been built it is used for
+large payloads instead; setting the environment variable
+C{TWISTED_WS_NO_SPEEDUPS=1} turns it off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from os import environ as _environ
 
 __all__ = ["mask", "maskAt", "accelerated"]
 
@@ -35,18 +37,16 @@ def _maskLarge(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     return bytes(out)
 
 
-_largeImpl: Callable[[bytes, bytes], bytes] = _maskLarge
+_largeImpl: Callable[[bytes | bytearray | memoryview, bytes], bytes] = _maskLarge
 accelerated = False
-try:  # pragma: no cover - depends on an optional package
-    from wsaccel.xormask import XorMaskerSimple as _XorMasker
-
-    def _maskAccelerated(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
-        return bytes(_XorMasker(key).process(bytes(data)))
-
-    _largeImpl = _maskAccelerated
-    accelerated = True
-except ImportError:
-    pass
+if _environ.get("TWISTED_WS_NO_SPEEDUPS", "") in ("", "0"):
+    try:  # pragma: no cover - depends on whether the extension was built
+        from . import _speedups
+    except ImportError:
+        pass
+    else:
+        _largeImpl = _speedups.mask
+        accelerated = True
 
 
 def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
