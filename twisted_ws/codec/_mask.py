@@ -41,7 +41,7 @@ _largeImpl: Callable[[bytes | bytearray | memoryview, bytes], bytes] = _maskLarg
 accelerated = False
 if _environ.get("TWISTED_WS_NO_SPEEDUPS", "") in ("", "0"):
     try:  # pragma: no cover - depends on whether the extension was built
-        from . import _speedups
+        from . import _speedups  # type: ignore[attr-defined]
     except ImportError:
         pass
     else:
