@@ -49,7 +49,7 @@ async def runChunks(plan: dict) -> int:
             )
         except FailureError as failure:
             results = failure.results
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print(f"driver: time limit reached during chunk {name}", flush=True)
             return 3
         everything.extend(results)
