@@ -37,7 +37,13 @@ EXTRAS = {
 
 
 def _stamp(extras: str) -> Path:
-    digest = hashlib.sha256((ROOT / "setup.cfg").read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        b"".join(
+            (ROOT / name).read_bytes()
+            for name in ("setup.cfg", "setup.py", "twisted_ws/codec/_speedups.c")
+            if (ROOT / name).exists()
+        )
+    ).hexdigest()[:16]
     return VENV / f".installed-{extras or 'base'}-{digest}"
 
 

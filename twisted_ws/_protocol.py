@@ -323,7 +323,7 @@ class WebSocketConnection(protocol.Protocol):
                     self._pending.extend(events)
                 else:
                     app = self.application
-                    for i, event in enumerate(events):
+                    for event in events:
                         cls = event.__class__
                         if cls is BinaryMessage:
                             app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
@@ -333,7 +333,7 @@ class WebSocketConnection(protocol.Protocol):
                             self._otherEvent(event)
                             app = self.application
                         if self._readPaused:
-                            self._pending.extend(events[i + 1 :])
+                            self._holdAfter(events, event)
                             break
         except Exception:
             self._applicationError(Failure())
@@ -345,6 +345,16 @@ class WebSocketConnection(protocol.Protocol):
             out.clear()
         if codec.shouldCloseTransport and not self._pending:
             self._endTransport()
+
+    def _holdAfter(self, events: list, event: object) -> None:
+        """
+        The application paused reading while handling C{event}: hold the
+        events that follow it until it resumes.
+        """
+        for i, candidate in enumerate(events):
+            if candidate is event:
+                self._pending.extend(events[i + 1 :])
+                return
 
     def _deliver(self, events: list) -> None:
         """

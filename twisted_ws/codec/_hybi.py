@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import BinaryMessage, Ping, Pong, TextMessage
-from ._mask import mask, maskAt
+from ._mask import accelerated, mask, maskAt
 from ._utf8 import Utf8Decoder, decodeChunk
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ class HybiFramer:
                 # A whole unfragmented message without extension bits.
                 payload = buf[pstart:pend]
                 if expectMask:
-                    if length < _SMALL_MASK:
+                    if length < _SMALL_MASK and not accelerated:
                         # Inline of mask() for small payloads, the common case.
                         payload = (
                             _fromBytes(payload, "little")
