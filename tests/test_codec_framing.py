@@ -1040,3 +1040,53 @@ class PreparedMessageTests(SynchronousTestCase):
             server.dataToSend()
             self.assertRaises(LocalProtocolError, server.sendPrepared, PreparedMessage("x"))
             self.assertEqual(server.dataToSend(), b"")
+
+
+class RepliesBeforeCloseTests(SynchronousTestCase):
+    """
+    Replies to messages that arrive in the same data as the peer's close
+    frame, or as a frame that breaks the protocol, go out before the close
+    frame that answers it.
+    """
+
+    def _serverAndClient(self) -> tuple[ServerConnection, ClientConnection]:
+        client = ClientConnection("example.com", "/")
+        server = ServerConnection()
+        server.receiveData(client.dataToSend())
+        server.accept()
+        client.receiveData(server.dataToSend())
+        return server, client
+
+    def test_replyBeforeCloseReply(self) -> None:
+        """
+        A message followed by a close frame in one read can still be
+        answered, and the answer precedes the close reply.
+        """
+        server, client = self._serverAndClient()
+        client.sendText("hello")
+        client.close(1000, "bye")
+        events = server.receiveData(client.dataToSend())
+        self.assertEqual(events, [TextMessage("hello"), CloseReceived(1000, "bye")])
+        server.sendText("echo: hello")
+        self.assertEqual(
+            client.receiveData(server.dataToSend()),
+            [TextMessage("echo: hello"), CloseReceived(1000, "")],
+        )
+        self.assertRaises(LocalProtocolError, server.sendText, "too late")
+
+    def test_replyBeforeErrorClose(self) -> None:
+        """
+        A message followed by a frame with a reserved opcode in one read can
+        still be answered before the 1002 close frame.
+        """
+        server, client = self._serverAndClient()
+        client.sendText("hello")
+        data = client.dataToSend() + bytes([0x83, 0x80]) + b"abcd"
+        events = server.receiveData(data)
+        self.assertEqual(events[0], TextMessage("hello"))
+        self.assertEqual(events[1].code, 1002)
+        self.assertEqual(server.state, State.CLOSED)
+        server.sendText("echo: hello")
+        received = client.receiveData(server.dataToSend())
+        self.assertEqual(received[0], TextMessage("echo: hello"))
+        self.assertEqual(received[1], CloseReceived(1002, ""))

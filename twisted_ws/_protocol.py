@@ -339,6 +339,8 @@ class WebSocketConnection(protocol.Protocol):
             self._applicationError(Failure())
         finally:
             self._inReceive = False
+        if codec._pendingClose is not None and not self._pending:
+            codec._sendPendingClose()
         out = codec._out
         if out:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
@@ -448,6 +450,8 @@ class WebSocketConnection(protocol.Protocol):
     # Sending.
 
     def _flush(self) -> None:
+        if self.codec._pendingClose is not None and not self._pending:
+            self.codec._sendPendingClose()
         out = self.codec._out
         if out and not self._lost:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))

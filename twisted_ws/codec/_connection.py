@@ -120,6 +120,7 @@ class Connection:
         self._framer: HybiFramer | HixieFramer | None = None
         self._hbuf = b""
         self._phase = ""
+        self._pendingClose: tuple[int, bool] | None = None
 
     def __repr__(self) -> str:
         version = self.version.label if self.version else "?"
@@ -172,6 +173,8 @@ class Connection:
         The bytes to send to the peer since the last call, emptying the
         outgoing buffer.
         """
+        if self._pendingClose is not None:
+            self._sendPendingClose()
         out = self._out
         if not out:
             return b""
@@ -179,9 +182,25 @@ class Connection:
         out.clear()
         return data
 
+    def _sendPendingClose(self) -> None:
+        """
+        Queue the close frame that answers the peer's close or reports its
+        protocol error, after any replies queued since it was decided.
+        """
+        pending, self._pendingClose = self._pendingClose, None
+        framer = self._framer
+        if pending is not None and framer is not None and not framer.sendDone:
+            code, isFailure = pending
+            if isFailure:
+                if isinstance(framer, HybiFramer):
+                    framer.sendClose(code, "")
+            else:
+                framer.sendClose(None if code == 1005 else code, "")
+            framer.sendDone = True
+
     def _requireOpen(self) -> HybiFramer | HixieFramer:
         framer = self._framer
-        if framer is None or self.state is not State.OPEN:
+        if framer is None or (self.state is not State.OPEN and self._pendingClose is None):
             raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
         return framer
 
@@ -262,37 +281,45 @@ class Connection:
 
     # Called by the framers.
 
+    # The close frame that answers a peer's close frame, or reports its
+    # protocol error, is not queued at once: the messages that arrived before
+    # it in the same data are still to be handled by the caller, whose
+    # replies must go out first.  dataToSend() queues it after them.
+
     def _closeFrameReceived(self, code: int, reason: str, events: list) -> None:
         events.append(CloseReceived(code, reason))
         assert self._framer is not None
         byPeer = self.state is State.OPEN
+        self._closed(code, reason, clean=True, byPeer=byPeer, keepSending=byPeer)
         if byPeer:
-            self._framer.sendClose(None if code == 1005 else code, "")
-        self._closed(code, reason, clean=True, byPeer=byPeer)
+            self._pendingClose = (code, False)
         # The server ends the TCP connection; a client waits for it.
         if not self.isClient:
             self.shouldCloseTransport = True
 
     def _failConnection(self, code: int, reason: str, events: list) -> None:
         framer = self._framer
-        if framer is not None and not framer.sendDone:
-            if isinstance(framer, HybiFramer):
-                framer.sendClose(code, "")
-            framer.sendDone = True
+        keepSending = framer is not None and not framer.sendDone
         self.failure = PeerError(reason, closeCode=code)
-        self._closed(code, reason, clean=False, byPeer=False)
+        self._closed(code, reason, clean=False, byPeer=False, keepSending=keepSending)
+        if keepSending:
+            self._pendingClose = (code, True)
         self.shouldCloseTransport = True
         events.append(ProtocolError(code, reason))
 
-    def _closed(self, code: int, reason: str, clean: bool, byPeer: bool) -> None:
+    def _closed(
+        self, code: int, reason: str, clean: bool, byPeer: bool, keepSending: bool = False
+    ) -> None:
         self.state = State.CLOSED
         self.closeCode = code
         self.closeReason = reason
         self.wasClean = clean
         self.closedByPeer = byPeer
+        self._pendingClose = None
         if self._framer is not None:
             self._framer.receiveDone = True
-            self._framer.sendDone = True
+            if not keepSending:
+                self._framer.sendDone = True
 
     def _open(self, version: Version, subprotocol: str | None, extensions: tuple[Extension, ...]) -> None:
         self.version = version
