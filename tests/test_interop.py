@@ -163,7 +163,7 @@ class WebsocketsClientTests(_ServerMixin, TestCase):
         try:
             import websockets.sync.client  # noqa: F401
         except ImportError:
-            raise SkipTest("websockets is not installed")
+            raise SkipTest("websockets is not installed") from None
         super().setUp()
 
     @defer.inlineCallbacks
@@ -216,7 +216,7 @@ class AutobahnTests(_ServerMixin, TestCase):
         try:
             import autobahn.twisted.websocket  # noqa: F401
         except ImportError:
-            raise SkipTest("autobahn is not installed")
+            raise SkipTest("autobahn is not installed") from None
         super().setUp()
 
     def runClient(self, steps: str) -> defer.Deferred[dict[str, Any]]:
@@ -235,7 +235,7 @@ class AutobahnTests(_ServerMixin, TestCase):
         class Client(WebSocketClientProtocol):
             def onOpen(self) -> None:
                 if steps == "serverClose":
-                    self.sendMessage("close please".encode("utf-8"), isBinary=False)
+                    self.sendMessage(b"close please", isBinary=False)
                 else:
                     self.sendMessage("h\u00e9llo".encode("utf-8"), isBinary=False)
 

@@ -697,7 +697,7 @@ def _talk(port: int, version: Version, splitKey3: bool) -> list[Any]:
             sock.settimeout(0.2)
             try:
                 early = sock.recv(1)
-            except socket.timeout:
+            except TimeoutError:
                 early = b""
             sock.settimeout(TIMEOUT)
             assert early == b"", early

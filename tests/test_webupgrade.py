@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import twisted
 from twisted.internet import protocol, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
@@ -20,6 +19,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
+import twisted
 from twisted_ws._webupgrade import _REQUIRED, checkChannelSupportsUpgrade, upgradeChannel
 
 PEER = IPv4Address("TCP", "127.0.0.1", 50000)

@@ -45,7 +45,23 @@ _WHERE = {
     "Version": ".codec",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "AbnormalClose",
+    "CleanClose",
+    "ConnectionClosed",
+    "LocalProtocolError",
+    "MessageTransport",
+    "Options",
+    "PreparedMessage",
+    "RejectConnection",
+    "Version",
+    "WebSocketConnection",
+    "WebSocketProtocol",
+    "WebSocketResource",
+    "WebSocketServerConnection",
+    "WebSocketServerFactory",
+    "WrappingWebSocketFactory",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -256,6 +256,7 @@ class WebSocketConnection(protocol.Protocol):
     """
 
     codec: Connection
+    transport: Any
     application: WebSocketProtocol | None = None
     request: HandshakeRequest | None = None
 
@@ -831,6 +832,7 @@ class WebSocketServerConnection(WebSocketConnection):
     def __init__(self, factory: WebSocketServerFactory, codec: ServerConnection | None = None) -> None:
         super().__init__(factory.options, factory.reactor)
         self.factory = factory
+        self.webRequest: Any = None
         self._presetCodec = codec
         self._responseHeaders: list[tuple[str, str]] | None = None
 

@@ -12,7 +12,6 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ._protocol import (
-    RejectConnection,
     WebSocketProtocol,
     WebSocketServerConnection,
     WebSocketServerFactory,

@@ -6,10 +6,11 @@ each write it makes is sent as a message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.internet import interfaces
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -46,7 +47,7 @@ class MessageTransport:
         else:
             transport.sendBytesMessage(data)
 
-    def writeSequence(self, data: list[bytes]) -> None:
+    def writeSequence(self, data: Iterable[bytes]) -> None:
         """
         Send the pieces of C{data} as one message.
         """
@@ -105,7 +106,7 @@ class _StreamBridge(WebSocketProtocol):
     The application protocol that runs a wrapped stream protocol.
     """
 
-    wrapped: Protocol | None = None
+    wrapped: Any = None
 
     def negotiationFinished(self) -> None:
         factory: WrappingWebSocketFactory = self.factory

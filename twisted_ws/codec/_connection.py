@@ -592,8 +592,9 @@ class ClientConnection(Connection):
         except HandshakeError as e:
             return self._handshakeFailed(e)
         del self._handshake
-        self._open(self.version or Version.RFC6455, subprotocol, extensions)
-        events: list = [ConnectionOpened(self.version, subprotocol, extensions, headers)]
+        version = self.version or Version.RFC6455
+        self._open(version, subprotocol, extensions)
+        events: list = [ConnectionOpened(version, subprotocol, extensions, headers)]
         if rest:
             events.extend(self.receiveData(rest))
         return events

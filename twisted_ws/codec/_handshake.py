@@ -367,27 +367,26 @@ def validateRequest(
         raise PeerError(f"WebSocket needs HTTP/1.1, not {httpVersion}", status=400)
     if not target.startswith("/"):
         raise PeerError(f"request target {target[:80]!r} is not a path", status=400)
-    allHeaders = headers
-    headers = _index(allHeaders)  # type: ignore[assignment]
-    upgrade = _headerValues(headers, "upgrade")
+    index = _index(headers)
+    upgrade = _headerValues(index, "upgrade")
     if not upgrade:
         raise PeerError("not a WebSocket request: no Upgrade header", status=426)
     if "websocket" not in _tokens(upgrade):
         raise PeerError(f"Upgrade header {', '.join(upgrade)!r} does not name websocket", status=400)
-    if "upgrade" not in _tokens(_headerValues(headers, "connection")):
+    if "upgrade" not in _tokens(_headerValues(index, "connection")):
         raise PeerError("Connection header does not contain the upgrade token", status=400)
-    host = _single(headers, "host")
+    host = _single(index, "host")
     if not host:
         raise PeerError("missing Host header", status=400)
 
-    version = detectVersion(headers, options.versions)
+    version = detectVersion(index, options.versions)
 
     key = key1 = key2 = None
     if version.isHixie:
-        origin = _single(headers, "origin")
+        origin = _single(index, "origin")
         if version is Version.HIXIE76:
-            key1 = _single(headers, "sec-websocket-key1")
-            key2 = _single(headers, "sec-websocket-key2")
+            key1 = _single(index, "sec-websocket-key1")
+            key2 = _single(index, "sec-websocket-key2")
             if key1 is None or key2 is None:
                 raise PeerError("hixie-76 request needs both Sec-WebSocket-Key1 and -Key2", status=400)
             for name, value in (("Sec-WebSocket-Key1", key1), ("Sec-WebSocket-Key2", key2)):
@@ -400,11 +399,11 @@ def validateRequest(
             protoHeader = "websocket-protocol"
         if origin is None:
             raise PeerError(f"{version.label} request needs an Origin header", status=400)
-        proto = _single(headers, protoHeader)
+        proto = _single(index, protoHeader)
         subprotocols: tuple[str, ...] = (proto,) if proto else ()
         extensions: list[tuple[str, dict[str, str | None]]] = []
     else:
-        key = _single(headers, "sec-websocket-key")
+        key = _single(index, "sec-websocket-key")
         if key is None:
             raise PeerError("missing Sec-WebSocket-Key", status=400)
         try:
@@ -416,15 +415,15 @@ def validateRequest(
                 f"Sec-WebSocket-Key {key!r} decodes to {len(raw)} bytes, not 16", status=400
             )
         originName = "origin" if version is Version.RFC6455 else "sec-websocket-origin"
-        origin = _single(headers, originName)
+        origin = _single(index, originName)
         subprotocols = tuple(
             t.strip()
-            for value in _headerValues(headers, "sec-websocket-protocol")
+            for value in _headerValues(index, "sec-websocket-protocol")
             for t in value.split(",")
             if t.strip()
         )
         try:
-            extensions = parseExtensions(_headerValues(headers, "sec-websocket-extensions"))
+            extensions = parseExtensions(_headerValues(index, "sec-websocket-extensions"))
         except ValueError as e:
             raise PeerError(f"malformed Sec-WebSocket-Extensions: {e}", status=400) from None
 
@@ -432,7 +431,7 @@ def validateRequest(
         raise PeerError(f"origin {origin!r} is not allowed", status=403)
 
     return HandshakeRequest(
-        method, target, allHeaders, version, host, origin, subprotocols, extensions, key, secure,
+        method, target, headers, version, host, origin, subprotocols, extensions, key, secure,
         key1, key2, rawHead,
     )
 
@@ -684,41 +683,40 @@ class ClientHandshake:
             statusLine, headers = parseHead(head, "response")
         except PeerError as e:
             raise InvalidHeader(e.reason, "") from None
-        allHeaders = headers
-        headers = _index(allHeaders)  # type: ignore[assignment]
+        index = _index(headers)
         parts = statusLine.split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise InvalidStatus(f"malformed status line {statusLine[:80]!r}", 0, allHeaders)
+            raise InvalidStatus(f"malformed status line {statusLine[:80]!r}", 0, headers)
         status = int(parts[1])
         if status != 101:
-            raise InvalidStatus(f"server answered {statusLine[9:80]!r}, not 101", status, allHeaders)
-        if "websocket" not in _tokens(_headerValues(headers, "upgrade")):
+            raise InvalidStatus(f"server answered {statusLine[9:80]!r}, not 101", status, headers)
+        if "websocket" not in _tokens(_headerValues(index, "upgrade")):
             raise InvalidHeader("response's Upgrade header does not name websocket", "Upgrade")
-        if "upgrade" not in _tokens(_headerValues(headers, "connection")):
+        if "upgrade" not in _tokens(_headerValues(index, "connection")):
             raise InvalidHeader("response's Connection header lacks upgrade", "Connection")
         version = self.version
         extensions: tuple[Extension, ...] = ()
         if version.isHixie:
             prefix = "sec-websocket-" if version is Version.HIXIE76 else "websocket-"
             for name, expected in (("origin", self.origin), ("location", self.location)):
-                got = _headerValues(headers, prefix + name)
+                got = _headerValues(index, prefix + name)
                 if got != [expected]:
                     raise InvalidHeader(
                         f"response's {prefix}{name} is {got!r}, expected {expected!r}",
                         prefix + name,
                     )
-            protos = _headerValues(headers, prefix + "protocol")
+            protos = _headerValues(index, prefix + "protocol")
             if version is Version.HIXIE76 and body != self._expected:
                 raise InvalidChallenge("hixie-76 challenge answer does not match the keys sent")
         else:
-            accept = _headerValues(headers, "sec-websocket-accept")
+            accept = _headerValues(index, "sec-websocket-accept")
             if accept != [self._expected]:
                 raise InvalidAccept(
                     f"Sec-WebSocket-Accept is {accept!r}, expected {self._expected!r}",
                     "Sec-WebSocket-Accept",
                 )
-            protos = _headerValues(headers, "sec-websocket-protocol")
-            extensions = self._negotiateExtensions(_headerValues(headers, "sec-websocket-extensions"))
+            protos = _headerValues(index, "sec-websocket-protocol")
+            extensions = self._negotiateExtensions(_headerValues(index, "sec-websocket-extensions"))
         subprotocol: str | None = None
         if protos:
             if len(protos) > 1 or "," in protos[0]:
@@ -726,7 +724,7 @@ class ClientHandshake:
             subprotocol = protos[0].strip()
             if subprotocol not in self.subprotocols:
                 raise NegotiationError(f"server chose subprotocol {subprotocol!r}, which was not offered")
-        return subprotocol, extensions, allHeaders
+        return subprotocol, extensions, headers
 
     def _negotiateExtensions(self, values: list[str]) -> tuple[Extension, ...]:
         try:
