@@ -748,7 +748,17 @@ class WebSocketConnection(protocol.Protocol):
     def _endTransport(self) -> None:
         if self._lost or self.transport is None:
             return
-        self.transport.loseConnection()
+        transport = self.transport
+        transport.loseConnection()
+        if ISSLTransport.providedBy(transport):
+            # Twisted's TLS layer sends its close_notify and then waits for
+            # the peer's, which many clients never send once the WebSocket
+            # closing handshake is over.  The WebSocket close already says
+            # the data is complete, so end TCP once everything (the close
+            # alert included) has been written to it.
+            lower = getattr(transport, "transport", None)
+            if lower is not None and not getattr(transport, "_appSendBuffer", None):
+                lower.loseConnection()
         # loseConnection waits for the send buffer to drain, which a peer
         # that does not read may never let happen.
         if self._closeTimer is None and self.options.closeTimeout is not None:
