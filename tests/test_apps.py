@@ -174,6 +174,9 @@ class EchoTests(SynchronousTestCase):
         """
         client = Client(self.factory)
         self.assertEqual(client.transport.producerState, "producing")
+        # Twisted pauses its producer once more than writeHighWater waits.
+        client.transport.dataBuffer = b""
+        client.transport._tempDataLen = client.server.options.writeHighWater + 1
         client.server.pauseProducing()
         self.assertEqual(client.transport.producerState, "paused")
         client.server.resumeProducing()

@@ -63,6 +63,16 @@ class BufferingTransport(CountingTransport):
         return self.io.getvalue()
 
 
+def fillSendBuffer(p: Peer) -> None:
+    """
+    Make C{p}'s transport report more than C{Options.writeHighWater} bytes
+    waiting to be sent, as a TCP transport does when its peer reads slowly;
+    Twisted only calls C{pauseProducing} in that state.
+    """
+    p.transport.dataBuffer = b""
+    p.transport._tempDataLen = p.server.options.writeHighWater + 1
+
+
 def BufferingPeer(version: Version, **kw: Any) -> Peer:
     """
     A L{Peer} over a L{BufferingTransport}.
@@ -107,6 +117,7 @@ class OutgoingTests(SynchronousTestCase):
             producer = RecordingProducer()
             p.app.transport.attachProducer(producer)
             self.assertEqual(producer.calls, [])
+            fillSendBuffer(p)
             p.server.pauseProducing()
             self.assertEqual(producer.calls, ["pause"])
             self.assertTrue(p.server.writePaused)
@@ -119,6 +130,7 @@ class OutgoingTests(SynchronousTestCase):
         A producer attached while the send buffer is full is paused at once.
         """
         p = self.openPeer()
+        fillSendBuffer(p)
         p.server.pauseProducing()
         producer = RecordingProducer()
         p.app.transport.attachProducer(producer)
@@ -132,6 +144,7 @@ class OutgoingTests(SynchronousTestCase):
         producer = RecordingProducer()
         p.app.transport.attachProducer(producer)
         p.app.transport.detachProducer()
+        fillSendBuffer(p)
         p.server.pauseProducing()
         p.server.resumeProducing()
         self.assertEqual(producer.calls, [])
@@ -152,6 +165,7 @@ class OutgoingTests(SynchronousTestCase):
         p = self.openPeer()
         producer = RecordingProducer()
         p.app.transport.registerProducer(producer, True)
+        fillSendBuffer(p)
         p.server.pauseProducing()
         p.app.transport.unregisterProducer()
         p.server.resumeProducing()
@@ -163,6 +177,7 @@ class OutgoingTests(SynchronousTestCase):
         peer until it drains.
         """
         p = self.openPeer()
+        fillSendBuffer(p)
         p.server.pauseProducing()
         self.assertEqual(p.transport.producerState, "paused")
         p.server.resumeProducing()
@@ -174,6 +189,7 @@ class OutgoingTests(SynchronousTestCase):
         application resumed reading, whichever comes first.
         """
         p = self.openPeer()
+        fillSendBuffer(p)
         p.server.pauseProducing()
         p.app.transport.pauseReading()
         p.server.resumeProducing()
@@ -182,6 +198,7 @@ class OutgoingTests(SynchronousTestCase):
         self.assertEqual(p.transport.producerState, "producing")
 
         p.app.transport.pauseReading()
+        fillSendBuffer(p)
         p.server.pauseProducing()
         p.app.transport.resumeReading()
         self.assertEqual(p.transport.producerState, "paused")
@@ -195,6 +212,7 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer()
         p.app.transport.attachProducer(RecordingProducer())
+        fillSendBuffer(p)
         p.server.pauseProducing()
         self.assertEqual(p.transport.producerState, "producing")
 

@@ -56,6 +56,8 @@ _log = Logger(namespace="twisted_ws")
 _BATCH_BYTES = 16 * 1024
 #: ... or more than this many are queued.
 _BATCH_ITEMS = 512
+#: How much a TCP transport reads at once.
+_READ_SIZE = 256 * 1024
 
 
 class ConnectionClosed(error.ConnectionClosed):
@@ -526,15 +528,23 @@ class WebSocketConnection(protocol.Protocol):
     @property
     def bufferedAmount(self) -> int:
         """
-        Bytes written but not yet handed to the kernel, where the transport
-        tells.
+        Bytes written but not yet handed to the kernel: in the TCP
+        transport's buffer and, under TLS, in the TLS layer's.
         """
-        transport = self.transport
         size = 0
-        buffer = getattr(transport, "dataBuffer", None)
-        if buffer is not None:
-            size = len(buffer) - getattr(transport, "offset", 0)
-            size += getattr(transport, "_tempDataLen", 0)
+        transport = self.transport
+        for _ in range(3):
+            if transport is None:
+                break
+            buffer = getattr(transport, "dataBuffer", None)
+            if buffer is not None:
+                size += len(buffer) - getattr(transport, "offset", 0)
+                size += getattr(transport, "_tempDataLen", 0)
+            pending = getattr(transport, "_appSendBuffer", None)
+            if pending:
+                size += sum(map(len, pending))
+            # A TLS transport wraps the TCP transport that holds the bytes.
+            transport = getattr(transport, "transport", None)
         return size
 
     @property
@@ -604,11 +614,14 @@ class WebSocketConnection(protocol.Protocol):
 
     def pauseProducing(self) -> None:
         """
-        The transport's send buffer went over C{Options.writeHighWater}:
-        pause the attached producer, or, with none attached, stop reading
-        from the peer, whose messages would only make more to send (an echo
-        to a client that never reads).
+        The transport's send buffer is full by Twisted's measure (which it
+        says again on every write while it stays full).  Once it holds more
+        than C{Options.writeHighWater}, pause the attached producer, or,
+        with none attached, stop reading from the peer, whose messages would
+        only make more to send (an echo to a client that never reads).
         """
+        if self._writePaused or self.bufferedAmount <= self.options.writeHighWater:
+            return
         self._writePaused = True
         if self._producer is not None:
             if self._pullStreaming:
@@ -623,6 +636,8 @@ class WebSocketConnection(protocol.Protocol):
         The transport's send buffer drained: resume the attached producer,
         or reading.
         """
+        if not self._writePaused:
+            return
         self._writePaused = False
         if self._producer is not None and not self._pullStreaming:
             self._schedulePull()
@@ -855,10 +870,28 @@ class WebSocketServerConnection(WebSocketConnection):
             self.codec = ServerConnection(self.options, secure=secure)
         register = getattr(self.transport, "registerProducer", None)
         if register is not None:
-            if hasattr(self.transport, "bufferSize"):
-                self.transport.bufferSize = self.options.writeHighWater
+            # Read in larger pieces than Twisted's 64 KiB, for large messages.
+            # The same attribute is Twisted's mark for pausing this producer;
+            # pauseProducing compares with writeHighWater itself.
+            readSize = min(_READ_SIZE, self.options.writeHighWater)
+            if self.options.tcpNoDelay:
+                self._setNoDelay()
+            for transport in (self.transport, getattr(self.transport, "transport", None)):
+                if transport is not None and hasattr(transport, "bufferSize"):
+                    transport.bufferSize = readSize
             register(self, True)
         self._startOpenTimer()
+
+    def _setNoDelay(self) -> None:
+        # On the TCP transport itself, or on the one under TLS.
+        for transport in (self.transport, getattr(self.transport, "transport", None)):
+            setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
+            if setTcpNoDelay is not None:
+                try:
+                    setTcpNoDelay(True)
+                except OSError:  # pragma: no cover - a socket that refuses it
+                    pass
+                return
 
     def addResponseHeader(self, name: str, value: str) -> None:
         """

@@ -65,37 +65,6 @@ DEFAULT_ROOM = "lobby"
 TOO_SLOW = 1008
 
 
-def bufferedAmount(transport: Any) -> int:
-    """
-    How many bytes wait to be written to a connection.
-
-    Adds up the send buffers of the transports below the WebSocket
-    connection (TLS, then TCP), or takes the connection's own
-    C{bufferedAmount} where that is larger.
-
-    @param transport: a WebSocket transport (or any transport).
-    @return: the number of bytes, 0 when unknown.
-    """
-    own = getattr(transport, "bufferedAmount", None)
-    own = int(own() if callable(own) else own or 0)
-    total = 0
-    seen = 0
-    node = transport
-    while node is not None and seen < 8:
-        seen += 1
-        # twisted.internet.abstract.FileDescriptor (TCP, UNIX)
-        dataBuffer = getattr(node, "dataBuffer", None)
-        if dataBuffer is not None:
-            total += len(dataBuffer) - getattr(node, "offset", 0)
-            total += getattr(node, "_tempDataLen", 0)
-        # twisted.protocols.tls.TLSMemoryBIOProtocol before its handshake
-        appBuffer = getattr(node, "_appSendBuffer", None)
-        if isinstance(appBuffer, list):
-            total += sum(len(chunk) for chunk in appBuffer)
-        node = getattr(node, "transport", None)
-    return max(own, total)
-
-
 def _cleanName(value: Any) -> str | None:
     """
     A room or user name with surrounding blanks and control characters
@@ -206,7 +175,7 @@ class ChatHub:
         for member in list(room.members.values()):
             if member is exclude:
                 continue
-            if bufferedAmount(member.transport) > self.maxBuffered:
+            if member.transport.bufferedAmount > self.maxBuffered:
                 tooSlow.append(member)
                 continue
             member.sendPrepared(prepared)

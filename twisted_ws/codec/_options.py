@@ -163,6 +163,9 @@ class Options:
         connection applies back-pressure: an attached producer is paused (or,
         with none attached, the connection stops reading from its peer) until
         the buffer has drained.
+    @ivar tcpNoDelay: turn off Nagle's algorithm on TCP connections, so that
+        the tail of a message is not held back waiting for the peer's
+        (delayed) acknowledgement of what went before.
     """
 
     versions: frozenset[Version] = field(default_factory=_allVersions)
@@ -178,7 +181,8 @@ class Options:
     closeTimeout: float | None = 5.0
     pingInterval: float | None = None
     pingTimeout: float | None = 20.0
-    writeHighWater: int = 256 * 1024
+    writeHighWater: int = 1024 * 1024
+    tcpNoDelay: bool = True
 
     def __post_init__(self) -> None:
         versions: Any = self.versions
