@@ -1090,3 +1090,31 @@ class RepliesBeforeCloseTests(SynchronousTestCase):
         received = client.receiveData(server.dataToSend())
         self.assertEqual(received[0], TextMessage("echo: hello"))
         self.assertEqual(received[1], CloseReceived(1002, ""))
+
+
+class TextEchoTests(SynchronousTestCase):
+    """
+    A server that sends back the very string it received reuses the UTF-8
+    it arrived as; any other string is encoded as usual.
+    """
+
+    def test_echoAndOtherText(self) -> None:
+        """
+        Echoing the received string and sending a different one both put
+        the right frames on the wire, and the kept bytes are forgotten once
+        the data to send has been taken.
+        """
+        client = ClientConnection("example.com", "/")
+        server = ServerConnection()
+        server.receiveData(client.dataToSend())
+        server.accept()
+        client.receiveData(server.dataToSend())
+        client.sendText("héllo wörld")
+        [message] = server.receiveData(client.dataToSend())
+        server.sendText(message.data)
+        server.sendText("other")
+        self.assertEqual(
+            client.receiveData(server.dataToSend()),
+            [TextMessage("héllo wörld"), TextMessage("other")],
+        )
+        self.assertIsNone(server._framer._lastText)

@@ -342,6 +342,9 @@ class WebSocketConnection(protocol.Protocol):
             self._applicationError(Failure())
         finally:
             self._inReceive = False
+        framer = codec._framer
+        if framer is not None and framer._lastText is not None:
+            framer._lastText = None
         if codec._pendingClose is not None and not self._pending:
             codec._sendPendingClose()
         out = codec._out

@@ -175,6 +175,9 @@ class Connection:
         """
         if self._pendingClose is not None:
             self._sendPendingClose()
+        framer = self._framer
+        if framer is not None and framer._lastText is not None:
+            framer._lastText = None
         out = self._out
         if not out:
             return b""

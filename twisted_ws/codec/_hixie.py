@@ -40,6 +40,8 @@ class HixieFramer:
     Reads and writes the frames of one hixie-75 or hixie-76 connection.
     """
 
+    _lastText: str | None = None
+
     def __init__(self, conn: Connection, version: Version, options: Options) -> None:
         from ._options import Version
 

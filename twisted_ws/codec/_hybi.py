@@ -97,7 +97,14 @@ class HybiFramer:
 
     Peer errors found while parsing are raised internally as L{PeerError} and
     turned into a failed connection by the owning L{Connection}.
+
+    @ivar _lastText: the text of the last whole text frame received, whose
+        UTF-8 is C{_lastTextBytes}; forgotten (set to L{None}) by the owner
+        once the events of that data were handled.
     """
+
+    _lastText: str | None = None
+    _lastTextBytes = b""
 
     def __init__(
         self,
@@ -222,6 +229,10 @@ class HybiFramer:
                     except UnicodeDecodeError as e:
                         raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
                     append(TextMessage(text))
+                    # An echo or a relay sends this very string back: keep its
+                    # UTF-8 so that sendText need not encode it again.
+                    self._lastText = text
+                    self._lastTextBytes = payload
                 continue
             opcode = b0 & 0x0F
             self._checkHeader(b0, opcode, length)
@@ -436,7 +447,8 @@ class HybiFramer:
         """
         Queue a text message.
         """
-        self._sendMessage(OP_TEXT, text.encode("utf-8"), True)
+        payload = self._lastTextBytes if text is self._lastText else text.encode("utf-8")
+        self._sendMessage(OP_TEXT, payload, True)
 
     def sendBinary(self, data: bytes) -> None:
         """
@@ -491,7 +503,7 @@ class PlainServerHybiFramer(HybiFramer):
     def sendText(self, text: str) -> None:
         if self.sendDone:
             raise LocalProtocolError("cannot send a message after the connection started closing")
-        payload = text.encode("utf-8")
+        payload = self._lastTextBytes if text is self._lastText else text.encode("utf-8")
         n = len(payload)
         if n < 126:
             self._out.append(_pack2(0x81, n) + payload)
