@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import TextMessage
+from ._framing import Framer
 from ._utf8 import Utf8Decoder, decodeChunk
 
 if TYPE_CHECKING:
@@ -35,18 +36,15 @@ def encodeHixieText(payload: bytes) -> bytes:
     return b"\x00" + payload + b"\xff"
 
 
-class HixieFramer:
+class HixieFramer(Framer):
     """
     Reads and writes the frames of one hixie-75 or hixie-76 connection.
     """
 
-    _lastText: str | None = None
-
     def __init__(self, conn: Connection, version: Version, options: Options) -> None:
         from ._options import Version
 
-        self._conn = conn
-        self._out = conn._out
+        super().__init__(conn)
         self._hasClosingHandshake = version is Version.HIXIE76
         self._label = version.label
         self._maxMessage = options.maxMessageSize
@@ -60,24 +58,8 @@ class HixieFramer:
         self._decoder: codecs.IncrementalDecoder | None = None
         # Bytes still to discard of a length-prefixed frame.
         self._skip = 0
-        self.receiveDone = False
-        self.sendDone = False
 
-    def receive(self, data: bytes) -> list:
-        """
-        Parse C{data}; return the events it completes.
-        """
-        events: list = []
-        if self.receiveDone:
-            return events
-        try:
-            self._parse(data, events)
-        except PeerError as e:
-            self.receiveDone = True
-            self._conn._failConnection(e.closeCode or 1002, e.reason, events)
-        return events
-
-    def _parse(self, data: bytes, events: list) -> None:
+    def _receive(self, data: bytes, events: list) -> None:
         if self._skip:
             n = min(self._skip, len(data))
             self._skip -= n

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import BinaryMessage, Ping, Pong, TextMessage
+from ._framing import Framer
 from ._mask import accelerated, mask, maskAt
 from ._utf8 import Utf8Decoder, decodeChunk
 
@@ -91,7 +92,7 @@ def encodeClosePayload(code: int | None, reason: str) -> bytes:
     return struct.pack("!H", code) + raw
 
 
-class HybiFramer:
+class HybiFramer(Framer):
     """
     Reads and writes the frames of one hybi (7, 8 or 13) connection.
 
@@ -103,7 +104,6 @@ class HybiFramer:
         once the events of that data were handled.
     """
 
-    _lastText: str | None = None
     _lastTextBytes = b""
 
     def __init__(
@@ -114,8 +114,7 @@ class HybiFramer:
         extensions: tuple[Extension, ...],
         randomSource: Callable[[int], bytes],
     ) -> None:
-        self._conn = conn
-        self._out = conn._out
+        super().__init__(conn)
         self._isClient = isClient
         self._expectMask = 0 if isClient else 0x80
         self._maxFrame = options.maxFrameSize
@@ -142,31 +141,18 @@ class HybiFramer:
         self._frameKey = b""
         self._frameOffset = 0
         self._frameFin = False
-        self.receiveDone = False
-        self.sendDone = False
 
     # Receiving.
 
-    def receive(self, data: bytes) -> list:
-        """
-        Parse C{data}; return the events it completes.
-        """
-        events: list = []
-        if self.receiveDone:
-            return events
-        try:
-            if self._frameRemaining:
-                data = self._feedPartial(data, events)
-                if not data:
-                    return events
-            if self._buf:
-                data = self._buf + data
-                self._buf = b""
-            self._parse(data, events)
-        except PeerError as e:
-            self.receiveDone = True
-            self._conn._failConnection(e.closeCode or 1002, e.reason, events)
-        return events
+    def _receive(self, data: bytes, events: list) -> None:
+        if self._frameRemaining:
+            data = self._feedPartial(data, events)
+            if not data:
+                return
+        if self._buf:
+            data = self._buf + data
+            self._buf = b""
+        self._parse(data, events)
 
     def _parse(self, buf: bytes, events: list) -> None:
         end = len(buf)
