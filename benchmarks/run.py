@@ -143,6 +143,8 @@ class Server:
                     "tcp:%d:interface=127.0.0.1:backlog=1024" % (port,),
                     "--max-message-size=%d" % (BIG,),
                     "--max-frame-size=%d" % (BIG,),
+                    # The peers log nothing per connection either.
+                    "--quiet",
                 ],
                 False,
             )

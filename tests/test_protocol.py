@@ -831,6 +831,22 @@ class _EveryVersionMixin:
         self.assertIn("code", closed[0])
         self.assertIn(str(closed[0]["code"]), formatEvent(closed[0]))
 
+    def test_quietLogsNoOpenOrClose(self) -> None:
+        """
+        With C{Options(logConnections=False)} neither the opening nor the
+        closing of a connection is logged.
+        """
+        logs = captureLogs(self)
+        p = self.openPeer(options=Options(logConnections=False))
+        p.app.loseConnection(1000)
+        p.receive()
+        p.flush()
+        p.lose()
+        events = [
+            e for e in ourEvents(logs) if "opened" in e["log_format"] or "closed" in e["log_format"]
+        ]
+        self.assertEqual(events, [])
+
     def test_logRejection(self) -> None:
         """
         A refused handshake is logged with the peer and the status.

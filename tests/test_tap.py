@@ -191,6 +191,14 @@ class CommandLineTests(SynchronousTestCase):
         self.assertIsNone(libraryOptions(parse("--ping-interval", "off")).pingInterval)
         self.assertIsNone(libraryOptions(parse("--ping-interval", "0")).pingInterval)
 
+    def test_quiet(self) -> None:
+        """
+        C{--quiet} turns off the log line of every connection; by default it
+        is on.
+        """
+        self.assertTrue(libraryOptions(parse()).logConnections)
+        self.assertFalse(libraryOptions(parse("--quiet")).logConnections)
+
     def test_versionAliases(self) -> None:
         """
         Versions can be named by wire number and C{all} names every version.

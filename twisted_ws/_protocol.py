@@ -444,11 +444,12 @@ class WebSocketConnection(protocol.Protocol):
         """
         self._framer = self.codec._framer
         self._cancel("_openTimer")
-        _log.info(
-            "WebSocket {version} connection with {peer} opened",
-            version=self.codec.version.label if self.codec.version else "?",
-            peer=_peerText(self),
-        )
+        if self.options.logConnections:
+            _log.debug(
+                "WebSocket {version} connection with {peer} opened",
+                version=self.codec.version.label if self.codec.version else "?",
+                peer=_peerText(self),
+            )
         self._schedulePing()
         if self.application is not None:
             self.application.negotiationFinished()
@@ -821,7 +822,7 @@ class WebSocketConnection(protocol.Protocol):
                 codec.closedByPeer,
                 cause,
             )
-        if codec.version is not None and codec._framer is not None:
+        if codec.version is not None and codec._framer is not None and self.options.logConnections:
             _log.info(
                 "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
                 version=codec.version.label,

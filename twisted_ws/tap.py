@@ -306,13 +306,19 @@ LIBRARY_OPTIONS: tuple[LibraryOption, ...] = (
     ),
     LibraryOption(
         "ping-interval", "pingInterval", parseOptionalSeconds,
-        "Send a keepalive ping after this many idle seconds; 0 or 'off' "
+        "Send a keepalive ping every this many seconds; 0 or 'off' "
         "sends none. [default: off]",
     ),
     LibraryOption(
         "ping-timeout", "pingTimeout", parseSeconds,
         "Seconds to wait for the pong of a keepalive ping before dropping "
         "the connection. [default: 20]",
+    ),
+    LibraryOption(
+        "quiet", "logConnections", lambda value: not parseBool(value),
+        "Do not log every connection's opening and closing (refused "
+        "handshakes and protocol errors are still logged).",
+        flag=True,
     ),
     LibraryOption(
         "compression", "compression", parseBool,
@@ -782,7 +788,7 @@ def _libraryHandler(option: LibraryOption) -> Callable[..., None]:
     if option.flag:
 
         def handler(self: Options) -> None:
-            self["settings"][option.name] = True
+            self["settings"][option.name] = option.parse(True)
 
     else:
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.interfaces import IPushProducer
-from zope.interface import implementer
-
 from twisted_ws import Options, WebSocketProtocol, WebSocketServerFactory
 
 #: Options the echo application uses unless told otherwise: the conformance
@@ -27,39 +24,13 @@ defaultOptions: dict[str, Any] = {
 }
 
 
-@implementer(IPushProducer)
-class _ReadThrottle:
-    """
-    Stop reading from a client while what is echoed to it cannot be
-    written, so that a client that sends without reading cannot grow the
-    server's memory.
-    """
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def pauseProducing(self) -> None:
-        self.connection.pauseReading()
-
-    def resumeProducing(self) -> None:
-        self.connection.resumeReading()
-
-    def stopProducing(self) -> None:
-        pass
-
-
 class EchoProtocol(WebSocketProtocol):
     """
-    Send every message back as it came.
+    Send every message back as it came.  A client that sends without
+    reading is held back by the connection's own back-pressure: once more
+    than C{Options.writeHighWater} waits to be written to it, its messages
+    are no longer read.
     """
-
-    def negotiationFinished(self) -> None:
-        """
-        Read from the client only while its echoes can be written.
-        """
-        attach = getattr(self.transport, "attachProducer", None)
-        if attach is not None and hasattr(self.transport, "pauseReading"):
-            attach(_ReadThrottle(self.transport))
 
     def textMessageReceived(self, message: str) -> None:
         """

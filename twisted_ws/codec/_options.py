@@ -163,6 +163,10 @@ class Options:
         connection applies back-pressure: an attached producer is paused (or,
         with none attached, the connection stops reading from its peer) until
         the buffer has drained.
+    @ivar logConnections: log each connection's opening (at debug level) and
+        closing (at info level, with its version, peer and close code).
+        Refused handshakes, protocol errors and timeouts are logged either
+        way.
     @ivar tcpNoDelay: turn off Nagle's algorithm on TCP connections, so that
         the tail of a message is not held back waiting for the peer's
         (delayed) acknowledgement of what went before.
@@ -183,6 +187,7 @@ class Options:
     pingTimeout: float | None = 20.0
     writeHighWater: int = 1024 * 1024
     tcpNoDelay: bool = True
+    logConnections: bool = True
 
     def __post_init__(self) -> None:
         versions: Any = self.versions
