@@ -257,14 +257,45 @@ class WebSocketConnection(protocol.Protocol):
     @ivar codec: the codec connection.
     """
 
+    # Slots rather than an instance dictionary: a server holds one of these
+    # per connection, most of them idle.
+    __slots__ = (
+        "options",
+        "reactor",
+        "codec",
+        "transport",
+        "connected",
+        "application",
+        "request",
+        "_framer",
+        "_inReceive",
+        "_openTimer",
+        "_closeTimer",
+        "_pingTimer",
+        "_pongTimer",
+        "_producer",
+        "_pull",
+        "_pullStreaming",
+        "_writePaused",
+        "_readPaused",
+        "_backpressure",
+        "_pending",
+        "_lost",
+        "_abortReason",
+    )
+
     codec: Connection
     transport: Any
-    application: WebSocketProtocol | None = None
-    request: HandshakeRequest | None = None
+    application: WebSocketProtocol | None
+    request: HandshakeRequest | None
 
     def __init__(self, options: Options, reactor: IReactorTime) -> None:
         self.options = options
         self.reactor = reactor
+        self.transport = None
+        self.connected = 0
+        self.application = None
+        self.request = None
         self._framer: Any = _NOT_OPEN
         self._inReceive = False
         self._openTimer: IDelayedCall | None = None
@@ -857,6 +888,8 @@ class WebSocketServerConnection(WebSocketConnection):
     protocol version, asks the factory for the application protocol, and
     runs it.
     """
+
+    __slots__ = ("factory", "webRequest", "_presetCodec", "_responseHeaders")
 
     def __init__(self, factory: WebSocketServerFactory, codec: ServerConnection | None = None) -> None:
         super().__init__(factory.options, factory.reactor)

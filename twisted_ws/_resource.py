@@ -114,7 +114,7 @@ class WebSocketResource(Resource):
                 request.setHeader(b"Allow", b"GET")
             return (failed.reason + "\n").encode("utf-8")
         connection = WebSocketServerConnection(self.factory, codec)
-        connection.webRequest = request  # type: ignore[attr-defined]
+        connection.webRequest = request
         upgradeChannel(request.channel, connection)
         if events:
             connection._deliver(events)

@@ -101,6 +101,26 @@ class Connection:
         connection, once it has written C{dataToSend()}.
     """
 
+    __slots__ = (
+        "options",
+        "state",
+        "version",
+        "subprotocol",
+        "extensions",
+        "closeCode",
+        "closeReason",
+        "wasClean",
+        "closedByPeer",
+        "failure",
+        "shouldCloseTransport",
+        "_out",
+        "_random",
+        "_framer",
+        "_hbuf",
+        "_phase",
+        "_pendingClose",
+    )
+
     isClient = False
 
     def __init__(self, options: Options, randomSource: Callable[[int], bytes]) -> None:
@@ -162,8 +182,9 @@ class Connection:
         else:
             if self.state is State.CONNECTING and self.failure is None:
                 self.failure = PeerError("connection ended during the opening handshake")
-            self._closed(1006, "connection ended without a closing handshake", clean=False,
-                         byPeer=True)
+            self._closed(
+                1006, "connection ended without a closing handshake", clean=False, byPeer=True
+            )
         return []
 
     # Output.
@@ -232,7 +253,9 @@ class Connection:
         framer = self._requireOpen()
         if framer.canSendPrepared():
             if framer.sendDone:
-                raise LocalProtocolError("cannot send a message after the connection started closing")
+                raise LocalProtocolError(
+                    "cannot send a message after the connection started closing"
+                )
             assert self.version is not None
             self._out.append(message.frameFor(self.version))
         elif message.isText:
@@ -280,7 +303,6 @@ class Connection:
             self.shouldCloseTransport = True
         else:
             self.state = State.CLOSING
-            self._localClose = (code, reason)
 
     # Called by the framers.
 
@@ -324,7 +346,9 @@ class Connection:
             if not keepSending:
                 self._framer.sendDone = True
 
-    def _open(self, version: Version, subprotocol: str | None, extensions: tuple[Extension, ...]) -> None:
+    def _open(
+        self, version: Version, subprotocol: str | None, extensions: tuple[Extension, ...]
+    ) -> None:
         self.version = version
         self.subprotocol = subprotocol
         self.extensions = extensions
@@ -332,7 +356,9 @@ class Connection:
         if version.isHixie:
             self._framer = HixieFramer(self, version, self.options)
         elif not self.isClient and not extensions and self.options.fragmentSize is None:
-            self._framer = PlainServerHybiFramer(self, False, self.options, extensions, self._random)
+            self._framer = PlainServerHybiFramer(
+                self, False, self.options, extensions, self._random
+            )
         else:
             self._framer = HybiFramer(self, self.isClient, self.options, extensions, self._random)
 
@@ -349,6 +375,8 @@ class ServerConnection(Connection):
 
     @ivar request: the L{HandshakeRequest}, once received.
     """
+
+    __slots__ = ("secure", "request", "_key3", "_negotiated")
 
     def __init__(self, options: Options = _DEFAULT_OPTIONS, secure: bool = False) -> None:
         super().__init__(options, os.urandom)
@@ -388,7 +416,9 @@ class ServerConnection(Connection):
         # Waiting for accept() or reject(): a client must not send before the
         # response, so only a little is kept.
         if len(self._hbuf) > self.options.maxHeaderSize:
-            return self._refuse(PeerError("client sent data before the handshake finished", status=400))
+            return self._refuse(
+                PeerError("client sent data before the handshake finished", status=400)
+            )
         return []
 
     def receiveRequest(
@@ -542,6 +572,8 @@ class ClientConnection(Connection):
         from it.
     """
 
+    __slots__ = ("_handshake",)
+
     isClient = True
 
     def __init__(
@@ -576,7 +608,9 @@ class ClientConnection(Connection):
         limit = self.options.maxHeaderSize
         if end < 0:
             if len(buf) > limit:
-                return self._handshakeFailed(InvalidHeader(f"response head exceeds {limit} bytes", ""))
+                return self._handshakeFailed(
+                    InvalidHeader(f"response head exceeds {limit} bytes", "")
+                )
             return []
         need = end + 4 + self._handshake.bodyLength
         if len(buf) < need:

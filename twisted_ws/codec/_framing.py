@@ -24,13 +24,14 @@ class Framer:
     @ivar sendDone: nothing more may be sent (a close frame was queued).
     """
 
-    _lastText: str | None = None
+    __slots__ = ("_conn", "_out", "receiveDone", "sendDone", "_lastText")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._out = conn._out
         self.receiveDone = False
         self.sendDone = False
+        self._lastText: str | None = None
 
     def receive(self, data: bytes) -> list:
         """

@@ -41,6 +41,19 @@ class HixieFramer(Framer):
     Reads and writes the frames of one hixie-75 or hixie-76 connection.
     """
 
+    __slots__ = (
+        "_hasClosingHandshake",
+        "_label",
+        "_maxMessage",
+        "_maxFrame",
+        "_buf",
+        "_frameType",
+        "_parts",
+        "_size",
+        "_decoder",
+        "_skip",
+    )
+
     def __init__(self, conn: Connection, version: Version, options: Options) -> None:
         from ._options import Version
 
@@ -109,7 +122,9 @@ class HixieFramer(Framer):
                 self._conn._closeFrameReceived(1005, "", events)
                 return
             if length > self._maxFrame:
-                raise PeerError(f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009)
+                raise PeerError(
+                    f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009
+                )
             if i + length > end:
                 self._skip = i + length - end
                 return
@@ -118,7 +133,9 @@ class HixieFramer(Framer):
     def _textData(self, chunk: bytes, final: bool) -> None:
         self._size += len(chunk)
         if self._size > self._maxMessage:
-            raise PeerError(f"message of more than {self._maxMessage} bytes exceeds the limit", 1009)
+            raise PeerError(
+                f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
+            )
         decoder = self._decoder
         if decoder is None:
             return

@@ -104,7 +104,29 @@ class HybiFramer(Framer):
         once the events of that data were handled.
     """
 
-    _lastTextBytes = b""
+    __slots__ = (
+        "_isClient",
+        "_expectMask",
+        "_maxFrame",
+        "_maxMessage",
+        "_fragmentSize",
+        "_autoPong",
+        "_extensions",
+        "_allowedRsv",
+        "_random",
+        "_maskPool",
+        "_buf",
+        "_msgOpcode",
+        "_msgRsv",
+        "_msgParts",
+        "_msgSize",
+        "_decoder",
+        "_frameRemaining",
+        "_frameKey",
+        "_frameOffset",
+        "_frameFin",
+        "_lastTextBytes",
+    )
 
     def __init__(
         self,
@@ -141,6 +163,7 @@ class HybiFramer(Framer):
         self._frameKey = b""
         self._frameOffset = 0
         self._frameFin = False
+        self._lastTextBytes = b""
 
     # Receiving.
 
@@ -164,7 +187,9 @@ class HybiFramer(Framer):
             b1 = buf[pos + 1]
             if b1 & 0x80 != expectMask:
                 raise PeerError(
-                    "server sent a masked frame" if self._isClient else "client sent an unmasked frame",
+                    "server sent a masked frame"
+                    if self._isClient
+                    else "client sent an unmasked frame",
                     1002,
                 )
             length = b1 & 0x7F
@@ -202,7 +227,9 @@ class HybiFramer(Framer):
                         # Inline of mask() for small payloads, the common case.
                         payload = (
                             _fromBytes(payload, "little")
-                            ^ _fromBytes((buf[pstart - 4 : pstart] * ((length >> 2) + 1))[:length], "little")
+                            ^ _fromBytes(
+                                (buf[pstart - 4 : pstart] * ((length >> 2) + 1))[:length], "little"
+                            )
                         ).to_bytes(length, "little")
                     else:
                         payload = mask(payload, buf[pstart - 4 : pstart])
@@ -213,7 +240,9 @@ class HybiFramer(Framer):
                     try:
                         text = payload.decode("utf-8")
                     except UnicodeDecodeError as e:
-                        raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
+                        raise PeerError(
+                            f"invalid UTF-8 in a text message: {e.reason}", 1007
+                        ) from None
                     append(TextMessage(text))
                     # An echo or a relay sends this very string back: keep its
                     # UTF-8 so that sendText need not encode it again.
@@ -296,9 +325,7 @@ class HybiFramer(Framer):
         else:
             raise PeerError(f"reserved data opcode 0x{opcode:x}", 1002)
         if length > self._maxFrame:
-            raise PeerError(
-                f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009
-            )
+            raise PeerError(f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009)
         compressed = rsv if opcode else self._msgRsv
         if not compressed and self._msgSize + length > self._maxMessage:
             raise PeerError(
@@ -318,7 +345,9 @@ class HybiFramer(Framer):
             chunk = self._decodeExtensions(chunk, rsv, end=False)
         self._msgSize += len(chunk)
         if self._msgSize > self._maxMessage:
-            raise PeerError(f"message of more than {self._maxMessage} bytes exceeds the limit", 1009)
+            raise PeerError(
+                f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
+            )
         decoder = self._decoder
         if decoder is not None:
             try:
@@ -444,7 +473,9 @@ class HybiFramer(Framer):
 
     def _sendControl(self, opcode: int, data: bytes) -> None:
         if self.sendDone:
-            raise LocalProtocolError("cannot send a control frame after the connection started closing")
+            raise LocalProtocolError(
+                "cannot send a control frame after the connection started closing"
+            )
         data = bytes(data)
         if len(data) > 125:
             raise LocalProtocolError(f"control frame payload of {len(data)} bytes; at most 125")
@@ -485,6 +516,8 @@ class PlainServerHybiFramer(HybiFramer):
     extension and no outgoing fragmentation, whose sending methods frame a
     message with one header and one concatenation.
     """
+
+    __slots__ = ()
 
     def sendText(self, text: str) -> None:
         if self.sendDone:
