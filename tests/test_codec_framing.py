@@ -1109,12 +1109,17 @@ class TextEchoTests(SynchronousTestCase):
         server.receiveData(client.dataToSend())
         server.accept()
         client.receiveData(server.dataToSend())
-        client.sendText("héllo wörld")
-        [message] = server.receiveData(client.dataToSend())
-        server.sendText(message.data)
+        texts = ["héllo wörld " * 100, "ünïcode " * 100]
+        for text in texts:
+            client.sendText(text)
+        messages = server.receiveData(client.dataToSend())
+        self.assertEqual([m.data for m in messages], texts)
+        self.assertEqual(len(server._framer._received), 2)
+        for message in reversed(messages):
+            server.sendText(message.data)
         server.sendText("other")
         self.assertEqual(
             client.receiveData(server.dataToSend()),
-            [TextMessage("héllo wörld"), TextMessage("other")],
+            [TextMessage(texts[1]), TextMessage(texts[0]), TextMessage("other")],
         )
-        self.assertIsNone(server._framer._lastText)
+        self.assertIsNone(server._framer._received)

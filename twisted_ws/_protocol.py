@@ -374,8 +374,8 @@ class WebSocketConnection(protocol.Protocol):
         finally:
             self._inReceive = False
         framer = codec._framer
-        if framer is not None and framer._lastText is not None:
-            framer._lastText = None
+        if framer is not None and framer._received is not None:
+            framer._received = None
         if codec._pendingClose is not None and not self._pending:
             codec._sendPendingClose()
         out = codec._out

@@ -197,8 +197,8 @@ class Connection:
         if self._pendingClose is not None:
             self._sendPendingClose()
         framer = self._framer
-        if framer is not None and framer._lastText is not None:
-            framer._lastText = None
+        if framer is not None and framer._received is not None:
+            framer._received = None
         out = self._out
         if not out:
             return b""

@@ -24,14 +24,17 @@ class Framer:
     @ivar sendDone: nothing more may be sent (a close frame was queued).
     """
 
-    __slots__ = ("_conn", "_out", "receiveDone", "sendDone", "_lastText")
+    __slots__ = ("_conn", "_out", "receiveDone", "sendDone", "_received")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._out = conn._out
         self.receiveDone = False
         self.sendDone = False
-        self._lastText: str | None = None
+        # Text messages received in the data being handled, by id(), with
+        # the UTF-8 they arrived as: an echo or a relay sends these very
+        # strings back, and need not encode them again.
+        self._received: dict[int, tuple[str, bytes]] | None = None
 
     def receive(self, data: bytes) -> list:
         """
@@ -49,3 +52,21 @@ class Framer:
 
     def _receive(self, data: bytes, events: list) -> None:
         raise NotImplementedError
+
+    def _keepReceived(self, text: str, payload: bytes) -> None:
+        received = self._received
+        if received is None:
+            received = self._received = {}
+        received[id(text)] = (text, payload)
+
+    def _encodeText(self, text: str) -> bytes:
+        """
+        The UTF-8 of C{text}: the bytes it arrived as, if it is a string
+        received in the data being handled, or else encoded now.
+        """
+        received = self._received
+        if received is not None:
+            entry = received.get(id(text))
+            if entry is not None and entry[0] is text:
+                return entry[1]
+        return text.encode("utf-8")

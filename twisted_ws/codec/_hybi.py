@@ -41,6 +41,9 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
+#: Text messages at least this long keep the bytes they arrived as, in case
+#: they are sent back (see Framer._encodeText).
+_REUSE_MIN = 512
 #: The parts of no message (shared, never appended to).
 _NO_PARTS: list = []
 #: Payloads shorter than this are unmasked inline in the receive loop.
@@ -99,9 +102,6 @@ class HybiFramer(Framer):
     Peer errors found while parsing are raised internally as L{PeerError} and
     turned into a failed connection by the owning L{Connection}.
 
-    @ivar _lastText: the text of the last whole text frame received, whose
-        UTF-8 is C{_lastTextBytes}; forgotten (set to L{None}) by the owner
-        once the events of that data were handled.
     """
 
     __slots__ = (
@@ -125,7 +125,6 @@ class HybiFramer(Framer):
         "_frameKey",
         "_frameOffset",
         "_frameFin",
-        "_lastTextBytes",
     )
 
     def __init__(
@@ -163,7 +162,6 @@ class HybiFramer(Framer):
         self._frameKey = b""
         self._frameOffset = 0
         self._frameFin = False
-        self._lastTextBytes = b""
 
     # Receiving.
 
@@ -244,10 +242,8 @@ class HybiFramer(Framer):
                             f"invalid UTF-8 in a text message: {e.reason}", 1007
                         ) from None
                     append(TextMessage(text))
-                    # An echo or a relay sends this very string back: keep its
-                    # UTF-8 so that sendText need not encode it again.
-                    self._lastText = text
-                    self._lastTextBytes = payload
+                    if length >= _REUSE_MIN:
+                        self._keepReceived(text, payload)
                 continue
             opcode = b0 & 0x0F
             self._checkHeader(b0, opcode, length)
@@ -462,7 +458,7 @@ class HybiFramer(Framer):
         """
         Queue a text message.
         """
-        payload = self._lastTextBytes if text is self._lastText else text.encode("utf-8")
+        payload = self._encodeText(text)
         self._sendMessage(OP_TEXT, payload, True)
 
     def sendBinary(self, data: bytes) -> None:
@@ -522,7 +518,7 @@ class PlainServerHybiFramer(HybiFramer):
     def sendText(self, text: str) -> None:
         if self.sendDone:
             raise LocalProtocolError("cannot send a message after the connection started closing")
-        payload = self._lastTextBytes if text is self._lastText else text.encode("utf-8")
+        payload = self._encodeText(text)
         n = len(payload)
         if n < 126:
             self._out.append(_pack2(0x81, n) + payload)
