@@ -1186,3 +1186,39 @@ class FactoryTests(SynchronousTestCase):
         self.assertIs(p.server.codec.state, State.OPEN)
         p.lose()
         self.assertIs(p.server.codec.state, State.CLOSED)
+
+
+class NoDelayTransport(CountingTransport):
+    """
+    A transport that records calls to C{setTcpNoDelay}, as a TCP transport
+    has.
+    """
+
+    noDelay: bool | None = None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.noDelay = enabled
+
+
+class TcpNoDelayTests(SynchronousTestCase):
+    """
+    C{Options.tcpNoDelay} turns Nagle's algorithm off on the server's TCP
+    connections.
+    """
+
+    def test_onByDefault(self) -> None:
+        """
+        By default the server connection asks its TCP transport for
+        TCP_NODELAY.
+        """
+        p = Peer(Version.RFC6455, transportFactory=NoDelayTransport)
+        self.assertIs(p.transport.noDelay, True)
+
+    def test_off(self) -> None:
+        """
+        With C{Options(tcpNoDelay=False)} the transport is left as it is.
+        """
+        p = Peer(
+            Version.RFC6455, options=Options(tcpNoDelay=False), transportFactory=NoDelayTransport
+        )
+        self.assertIsNone(p.transport.noDelay)
