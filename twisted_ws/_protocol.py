@@ -353,37 +353,13 @@ class WebSocketConnection(protocol.Protocol):
         try:
             events = codec.receiveData(data)
             if events:
-                if self._readPaused:
-                    self._pending.extend(events)
-                else:
-                    app = self.application
-                    for event in events:
-                        cls = event.__class__
-                        if cls is BinaryMessage:
-                            app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
-                        elif cls is TextMessage:
-                            app.textMessageReceived(event.data)  # type: ignore[union-attr]
-                        else:
-                            self._otherEvent(event)
-                            app = self.application
-                        if self._readPaused:
-                            self._holdAfter(events, event)
-                            break
-        except Exception:
-            self._applicationError(Failure())
+                self._deliver(events)
         finally:
             self._inReceive = False
         framer = codec._framer
         if framer is not None and framer._received is not None:
             framer._received = None
-        if codec._pendingClose is not None and not self._pending:
-            codec._sendPendingClose()
-        out = codec._out
-        if out:
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
-        if codec.shouldCloseTransport and not self._pending:
-            self._endTransport()
+        self._flush()
 
     def _holdAfter(self, events: list, event: object) -> None:
         """
@@ -400,18 +376,23 @@ class WebSocketConnection(protocol.Protocol):
         Deliver C{events} to the application, holding back those that come
         after it paused reading.
         """
+        if self._readPaused:
+            self._pending.extend(events)
+            return
+        app = self.application
         try:
-            for i, event in enumerate(events):
-                if self._readPaused:
-                    self._pending.extend(events[i:])
-                    return
+            for event in events:
                 cls = event.__class__
                 if cls is BinaryMessage:
-                    self.application.bytesMessageReceived(event.data)  # type: ignore[union-attr]
+                    app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
                 elif cls is TextMessage:
-                    self.application.textMessageReceived(event.data)  # type: ignore[union-attr]
+                    app.textMessageReceived(event.data)  # type: ignore[union-attr]
                 else:
                     self._otherEvent(event)
+                    app = self.application
+                if self._readPaused:
+                    self._holdAfter(events, event)
+                    break
         except Exception:
             self._applicationError(Failure())
 
@@ -488,13 +469,19 @@ class WebSocketConnection(protocol.Protocol):
     # Sending.
 
     def _flush(self) -> None:
-        if self.codec._pendingClose is not None and not self._pending:
-            self.codec._sendPendingClose()
-        out = self.codec._out
+        """
+        Write what the codec queued, in one write; then, unless messages are
+        held for the application, the close frame it owes and the end of the
+        TCP connection it asks for.
+        """
+        codec = self.codec
+        if codec._pendingClose is not None and not self._pending:
+            codec._sendPendingClose()
+        out = codec._out
         if out and not self._lost:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
-        if self.codec.shouldCloseTransport:
+        if codec.shouldCloseTransport and not self._pending:
             self._endTransport()
 
     def sendTextMessage(self, text: str) -> None:
