@@ -18,6 +18,7 @@ from ._protocol import (
 )
 from ._webupgrade import upgradeChannel
 from .codec import HandshakeFailed, HandshakeRequest, Options, ServerConnection
+from .codec._handshake import _REASONS, errorHeaders
 
 __all__ = ["WebSocketResource"]
 
@@ -97,21 +98,12 @@ class WebSocketResource(Resource):
                 status=failed.status,
                 reason=failed.reason,
             )
-            from .codec._handshake import _REASONS
 
             status = failed.status or 400
             request.setResponseCode(status, _REASONS.get(status, "Error").encode("ascii"))
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-            if failed.status == 426:
-                from .codec._handshake import supportedVersionsHeader
-
-                request.setHeader(b"Upgrade", b"websocket")
-                request.setHeader(
-                    b"Sec-WebSocket-Version",
-                    supportedVersionsHeader(self.factory.options.versions).encode("ascii"),
-                )
-            elif failed.status == 405:
-                request.setHeader(b"Allow", b"GET")
+            for name, value in errorHeaders(status, self.factory.options.versions):
+                request.setHeader(name.encode("ascii"), value.encode("ascii"))
             return (failed.reason + "\n").encode("utf-8")
         connection = WebSocketServerConnection(self.factory, codec)
         connection.webRequest = request
@@ -120,4 +112,3 @@ class WebSocketResource(Resource):
             connection._deliver(events)
             connection._flush()
         return NOT_DONE_YET
-

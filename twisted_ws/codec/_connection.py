@@ -23,7 +23,7 @@ from ._handshake import (
     HandshakeRequest,
     buildErrorResponse,
     buildResponse,
-    supportedVersionsHeader,
+    errorHeaders,
     validateRequest,
 )
 from ._hixie import HixieFramer
@@ -482,14 +482,7 @@ class ServerConnection(Connection):
 
     def _refuse(self, error: PeerError) -> list:
         status = error.status or 400
-        extra: list[tuple[str, str]] = []
-        if status == 426:
-            extra.append(("Upgrade", "websocket"))
-            versions = supportedVersionsHeader(self.options.versions)
-            if versions:
-                extra.append(("Sec-WebSocket-Version", versions))
-        elif status == 405:
-            extra.append(("Allow", "GET"))
+        extra = errorHeaders(status, self.options.versions)
         self._out.append(buildErrorResponse(status, error.reason, extra))
         self.failure = error
         self._phase = "rejected"

@@ -10,6 +10,7 @@ limit on its output before buffering it.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 __all__ = ["Extension", "ExtensionFactory", "parseExtensions", "formatExtension"]
@@ -113,7 +114,7 @@ def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]
                 continue
             parts = _splitOutsideQuotes(item, ";")
             name = parts[0].strip()
-            if not _isToken(name):
+            if not isToken(name):
                 raise ValueError(f"invalid extension name {name!r}")
             params: dict[str, str | None] = {}
             for part in parts[1:]:
@@ -122,13 +123,13 @@ def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]
                     raise ValueError(f"empty parameter in extension {name!r}")
                 key, eq, raw = part.partition("=")
                 key = key.strip()
-                if not _isToken(key):
+                if not isToken(key):
                     raise ValueError(f"invalid parameter name {key!r} in extension {name!r}")
                 if key in params:
                     raise ValueError(f"parameter {key!r} repeated in extension {name!r}")
                 if eq:
                     val = _unquote(raw.strip())
-                    if not _isToken(val):
+                    if not isToken(val):
                         raise ValueError(
                             f"invalid value {raw.strip()!r} for {key!r} in extension {name!r}"
                         )
@@ -149,13 +150,15 @@ def formatExtension(name: str, params: dict[str, str | None]) -> str:
     return "; ".join(parts)
 
 
-_TOKEN_CHARS = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+_tokenMatch = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 
 
-def _isToken(value: str) -> bool:
-    return bool(value) and all(c in _TOKEN_CHARS for c in value)
+def isToken(value: str) -> bool:
+    """
+    Whether C{value} is an HTTP token (RFC 7230 section 3.2.6): one or more
+    of the characters that need no quoting.
+    """
+    return _tokenMatch(value) is not None
 
 
 def _splitOutsideQuotes(value: str, sep: str) -> list[str]:

@@ -12,7 +12,6 @@ import base64
 import binascii
 import fnmatch
 import hashlib
-import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -25,7 +24,7 @@ from ._errors import (
     NegotiationError,
     PeerError,
 )
-from ._extensions import formatExtension, parseExtensions
+from ._extensions import formatExtension, isToken, parseExtensions
 from ._options import Options, Version
 
 if TYPE_CHECKING:
@@ -262,12 +261,6 @@ def _single(index: _Index, name: str) -> str | None:
     return values[0] if values else None
 
 
-_isToken = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
-_TOKEN_CHARS = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
-
-
 def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, str]]]:
     """
     Split an HTTP head (without its final empty line) into its start line and
@@ -288,7 +281,7 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
         if line[0] in " \t":
             raise PeerError(f"obsolete header line folding in the {what}", status=400)
         name, colon, value = line.partition(":")
-        if not colon or not _isToken(name):
+        if not colon or not isToken(name):
             raise PeerError(f"malformed header line {line[:80]!r}", status=400)
         value = value.strip(" \t")
         if "\n" in value or "\r" in value or "\x00" in value:
@@ -439,7 +432,7 @@ def validateRequest(
 def _formatHeaders(headers: Iterable[tuple[str, str]]) -> list[str]:
     lines = []
     for name, value in headers:
-        if not name or not all(c in _TOKEN_CHARS for c in name):
+        if not isToken(name):
             raise ValueError(f"invalid header name {name!r}")
         if any(c in value for c in "\r\n\x00"):
             raise ValueError(f"invalid character in the value of header {name!r}")
@@ -512,6 +505,23 @@ def supportedVersionsHeader(allowed: frozenset[Version]) -> str:
     The value of C{Sec-WebSocket-Version} that a 426 response advertises.
     """
     return ", ".join(str(v.wireVersion) for v in _HYBI_ORDER if v in allowed)
+
+
+def errorHeaders(status: int, allowed: frozenset[Version]) -> list[tuple[str, str]]:
+    """
+    The headers an error response with C{status} carries besides the body's:
+    for 426, C{Upgrade} and the C{Sec-WebSocket-Version}s this server
+    speaks; for 405, C{Allow: GET}.
+    """
+    if status == 426:
+        headers = [("Upgrade", "websocket")]
+        versions = supportedVersionsHeader(allowed)
+        if versions:
+            headers.append(("Sec-WebSocket-Version", versions))
+        return headers
+    if status == 405:
+        return [("Allow", "GET")]
+    return []
 
 
 def buildErrorResponse(
@@ -605,7 +615,7 @@ class ClientHandshake:
         if not host or any(c in host for c in "\r\n /"):
             raise ValueError(f"invalid host {host!r}")
         for proto in subprotocols:
-            if not proto or not all(c in _TOKEN_CHARS for c in proto):
+            if not isToken(proto):
                 raise ValueError(f"invalid subprotocol {proto!r}")
         if version.isHixie:
             if extensions:

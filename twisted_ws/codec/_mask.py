@@ -82,5 +82,4 @@ def maskAt(data: bytes | bytearray | memoryview, key: bytes, offset: int) -> byt
 if accelerated:
     # The compiled routine beats the integer path at every size (about 130 ns
     # for a 125-byte payload against 3 us).
-    _pureMask = mask
     mask = _speedups.mask  # noqa: F811
