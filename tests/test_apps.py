@@ -288,6 +288,27 @@ class ChatTests(SynchronousTestCase):
         )
         self.assertEqual(list(self.factory.hub.rooms["lobby"].members), ["alice"])
 
+    def test_leaveWhileOthersClose(self) -> None:
+        """
+        When a client goes away while another member's connection is closing
+        but not yet lost, the leave message skips that member instead of
+        raising, and still reaches the open ones.
+        """
+        alice = self.join("alice")
+        bob = self.join("bob")
+        carol = self.join("carol")
+        alice.received()
+        bob.received()
+        carol.codec.close(1001, "tab closed")
+        carol.pump()
+        self.assertFalse(carol.server.isOpen)
+        bob.server.connectionLost(Failure(ConnectionDone("gone")))
+        self.assertEqual(
+            alice.received(),
+            [{"type": "leave", "room": "lobby", "name": "bob", "users": ["alice", "carol"]}],
+        )
+        self.assertEqual(carol.received(), [])
+
     def test_changeRoom(self) -> None:
         """
         Joining another room leaves the first one; an empty room goes away.

@@ -168,12 +168,14 @@ class ChatHub:
 
         The frame is built once per protocol family and reused for every
         member; a member whose send buffer is over L{maxBuffered} is dropped
-        with close code 1008 instead.
+        with close code 1008 instead.  A member whose connection is already
+        closing (its C{connectionLost} has not run yet) is skipped: it can
+        no longer be sent messages.
         """
         prepared = PreparedMessage(json.dumps(message, ensure_ascii=False))
         tooSlow = []
         for member in list(room.members.values()):
-            if member is exclude:
+            if member is exclude or not member.transport.isOpen:
                 continue
             if member.transport.bufferedAmount > self.maxBuffered:
                 tooSlow.append(member)
