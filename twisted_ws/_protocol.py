@@ -177,6 +177,20 @@ class WebSocketProtocol:
         A text message arrived.
         """
 
+    def utf8MessageReceived(self, data: bytes) -> None:
+        """
+        A text message arrived, as its UTF-8 bytes (already checked to be
+        valid UTF-8).
+
+        Override this instead of L{textMessageReceived} to get text messages
+        undecoded: the connection then never decodes them, which saves the
+        work for an application that relays them, hands them to a parser
+        that takes bytes (C{json.loads} does), or stores them.  C{data} can
+        be passed to L{sendTextMessage} as it is.  This default decodes it
+        and calls L{textMessageReceived}.
+        """
+        self.textMessageReceived(data.decode("utf-8"))
+
     def bytesMessageReceived(self, data: bytes) -> None:
         """
         A binary message arrived.
@@ -200,9 +214,9 @@ class WebSocketProtocol:
 
     # Shortcuts to the transport.
 
-    def sendTextMessage(self, text: str) -> None:
+    def sendTextMessage(self, text: str | bytes) -> None:
         """
-        Send a text message.
+        Send a text message: a L{str}, or its UTF-8 bytes.
         """
         self.transport.sendTextMessage(text)
 
@@ -386,7 +400,13 @@ class WebSocketConnection(protocol.Protocol):
                 if cls is BinaryMessage:
                     app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
                 elif cls is TextMessage:
-                    app.textMessageReceived(event.data)  # type: ignore[union-attr]
+                    # The codec decoded the text unless the application asked
+                    # for its bytes (see _attachApplication).
+                    text = event._data  # type: ignore[union-attr]
+                    if text is None:
+                        app.utf8MessageReceived(event._utf8)  # type: ignore[union-attr]
+                    else:
+                        app.textMessageReceived(text)  # type: ignore[union-attr]
                 else:
                     self._otherEvent(event)
                     app = self.application
@@ -450,6 +470,20 @@ class WebSocketConnection(protocol.Protocol):
     def _requestReceived(self, request: HandshakeRequest) -> None:
         raise NotImplementedError
 
+    def _attachApplication(self, app: WebSocketProtocol) -> None:
+        """
+        Make C{app} the application of this connection.  An application
+        that overrides C{utf8MessageReceived} gets text undecoded, and one
+        without that method (not derived from L{WebSocketProtocol}) gets it
+        decoded whatever C{Options.decodeText} says.
+        """
+        self.application = app
+        method = getattr(type(app), "utf8MessageReceived", None)
+        if method is None:
+            self.codec.decodeText = True
+        elif method is not WebSocketProtocol.utf8MessageReceived:
+            self.codec.decodeText = False
+
     def _opened(self) -> None:
         """
         The opening handshake completed.
@@ -484,11 +518,15 @@ class WebSocketConnection(protocol.Protocol):
         if codec.shouldCloseTransport and not self._pending:
             self._endTransport()
 
-    def sendTextMessage(self, text: str) -> None:
+    def sendTextMessage(self, text: str | bytes) -> None:
         """
         Send a text message.
 
-        @raise LocalProtocolError: the connection is not open.
+        @param text: the text, or its UTF-8 bytes (such as those given to
+            L{WebSocketProtocol.utf8MessageReceived}, which are sent without
+            being checked again; other bytes are checked to be UTF-8).
+        @raise LocalProtocolError: the connection is not open, or C{text}
+            is bytes that are not valid UTF-8.
         """
         self._framer.sendText(text)
         # Inside dataReceived replies are batched into one write, unless they
@@ -938,7 +976,7 @@ class WebSocketServerConnection(WebSocketConnection):
             return self._reject(e)
         if app is None:
             return self._reject(RejectConnection(503, "the server refused the connection"))
-        self.application = app
+        self._attachApplication(app)
         app.negotiationStarted(self)
         requestReceived = getattr(app, "requestReceived", None)
         try:

@@ -32,11 +32,12 @@ class EchoProtocol(WebSocketProtocol):
     are no longer read.
     """
 
-    def textMessageReceived(self, message: str) -> None:
+    def utf8MessageReceived(self, data: bytes) -> None:
         """
-        Send a text message back.
+        Send a text message back, as the UTF-8 bytes it arrived as: it is
+        checked to be UTF-8 on arrival and never decoded.
         """
-        self.transport.sendTextMessage(message)
+        self.transport.sendTextMessage(data)
 
     def bytesMessageReceived(self, data: bytes) -> None:
         """

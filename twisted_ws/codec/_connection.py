@@ -99,6 +99,9 @@ class Connection:
         connection, or L{None}.
     @ivar shouldCloseTransport: whether the caller should now end the TCP
         connection, once it has written C{dataToSend()}.
+    @ivar decodeText: whether text messages are decoded as they complete
+        (see C{Options.decodeText}, its initial value); a change applies
+        from the next data received.
     """
 
     __slots__ = (
@@ -113,6 +116,7 @@ class Connection:
         "closedByPeer",
         "failure",
         "shouldCloseTransport",
+        "decodeText",
         "_out",
         "_random",
         "_framer",
@@ -135,6 +139,7 @@ class Connection:
         self.closedByPeer = False
         self.failure: PeerError | None = None
         self.shouldCloseTransport = False
+        self.decodeText = options.decodeText
         self._out: list[bytes] = []
         self._random = randomSource
         self._framer: HybiFramer | HixieFramer | None = None
@@ -228,11 +233,17 @@ class Connection:
             raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
         return framer
 
-    def sendText(self, text: str) -> None:
+    def sendText(self, text: str | bytes) -> None:
         """
         Send a text message.
 
-        @raise LocalProtocolError: the connection is not open.
+        @param text: the text, or its UTF-8 bytes: a relay passes on the
+            L{TextMessage.utf8<twisted_ws.codec.TextMessage.utf8>} it
+            received and nothing is encoded.  Bytes are checked to be
+            valid UTF-8, except those of a message received in the data
+            being handled, which were checked on arrival.
+        @raise LocalProtocolError: the connection is not open, or C{text}
+            is bytes that are not valid UTF-8.
         """
         self._requireOpen().sendText(text)
 

@@ -40,16 +40,19 @@ class Event:
 
     __slots__: tuple[str, ...] = ()
 
+    def _fieldNames(self) -> tuple[str, ...]:
+        return getattr(self, "_fields", self.__slots__)  # type: ignore[no-any-return]
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+        return all(getattr(self, n) == getattr(other, n) for n in self._fieldNames())
 
     def __hash__(self) -> int:
-        return hash((type(self),) + tuple(_hashable(getattr(self, n)) for n in self.__slots__))
+        return hash((type(self),) + tuple(_hashable(getattr(self, n)) for n in self._fieldNames()))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fieldNames())
         return f"{type(self).__name__}({fields})"
 
 
@@ -129,16 +132,40 @@ class HandshakeFailed(Event):
 
 class TextMessage(Event):
     """
-    A complete text message.
+    A complete text message, already checked to be valid UTF-8.
+
+    Both forms of the message are at hand: C{data}, the text, and C{utf8},
+    the bytes it arrived as.  A connection whose C{decodeText} is off (see
+    C{Options.decodeText}) does not decode messages itself: C{data} is then
+    decoded the first time it is read, so that an application that relays
+    the bytes never pays for the decoding.
 
     @ivar data: the message, decoded from UTF-8.
+    @ivar utf8: the message's UTF-8 bytes.
     """
 
-    __slots__ = ("data",)
-    data: str
+    __slots__ = ("_data", "_utf8")
+    _fields = ("data",)
 
-    def __init__(self, data: str) -> None:
-        self.data = data
+    def __init__(self, data: str | None = None, utf8: bytes | None = None) -> None:
+        if data is None and utf8 is None:
+            raise TypeError("TextMessage needs its text or its UTF-8 bytes")
+        self._data = data
+        self._utf8 = utf8
+
+    @property
+    def data(self) -> str:
+        data = self._data
+        if data is None:
+            data = self._data = self._utf8.decode("utf-8")  # type: ignore[union-attr]
+        return data
+
+    @property
+    def utf8(self) -> bytes:
+        utf8 = self._utf8
+        if utf8 is None:
+            utf8 = self._utf8 = self._data.encode("utf-8")  # type: ignore[union-attr]
+        return utf8
 
 
 class BinaryMessage(Event):

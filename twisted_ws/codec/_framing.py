@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._errors import PeerError
+from ._errors import LocalProtocolError, PeerError
+from ._utf8 import isUtf8
 
 if TYPE_CHECKING:
     from ._connection import Connection
 
-__all__ = ["Framer"]
+__all__ = ["Framer", "REUSE_MIN"]
+
+#: Text messages at least this long keep the bytes they arrived as, in case
+#: they are sent back (see L{Framer._encodeText}).
+REUSE_MIN = 512
 
 
 class Framer:
@@ -31,10 +36,11 @@ class Framer:
         self._out = conn._out
         self.receiveDone = False
         self.sendDone = False
-        # Text messages received in the data being handled, by id(), with
-        # the UTF-8 they arrived as: an echo or a relay sends these very
-        # strings back, and need not encode them again.
-        self._received: dict[int, tuple[str, bytes]] | None = None
+        # Text messages received in the data being handled, by id() of their
+        # str (or, undecoded, of their bytes), with the UTF-8 they arrived
+        # as: an echo or a relay sends these very objects back, and they
+        # need not be encoded or checked again.
+        self._received: dict[int, tuple[str | bytes, bytes]] | None = None
 
     def receive(self, data: bytes) -> list:
         """
@@ -53,20 +59,29 @@ class Framer:
     def _receive(self, data: bytes, events: list) -> None:
         raise NotImplementedError
 
-    def _keepReceived(self, text: str, payload: bytes) -> None:
+    def _keepReceived(self, text: str | bytes, payload: bytes) -> None:
         received = self._received
         if received is None:
             received = self._received = {}
         received[id(text)] = (text, payload)
 
-    def _encodeText(self, text: str) -> bytes:
+    def _encodeText(self, text: str | bytes) -> bytes:
         """
-        The UTF-8 of C{text}: the bytes it arrived as, if it is a string
-        received in the data being handled, or else encoded now.
+        The UTF-8 of C{text}: the bytes it arrived as, if it was received in
+        the data being handled, or else encoded (or, for bytes, checked)
+        now.
+
+        @raise LocalProtocolError: C{text} is bytes that are not UTF-8.
         """
         received = self._received
         if received is not None:
             entry = received.get(id(text))
             if entry is not None and entry[0] is text:
                 return entry[1]
-        return text.encode("utf-8")
+        if isinstance(text, str):
+            return text.encode("utf-8")
+        if not isinstance(text, bytes):
+            text = bytes(text)
+        if not isUtf8(text):
+            raise LocalProtocolError("the bytes of a text message must be valid UTF-8")
+        return text

@@ -10,13 +10,12 @@ binary messages.
 
 from __future__ import annotations
 
-import codecs
 from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import TextMessage
-from ._framing import Framer
-from ._utf8 import Utf8Decoder, decodeChunk
+from ._framing import REUSE_MIN, Framer
+from ._utf8 import Utf8Validator
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -63,12 +62,12 @@ class HixieFramer(Framer):
         self._maxMessage = options.maxMessageSize
         self._maxFrame = options.maxFrameSize
         self._buf = b""
-        # Inside a text frame: its type byte (or -1 outside one), the parts
-        # decoded so far, their size, and the UTF-8 decoder.
+        # Inside a text frame: its type byte (or -1 outside one), its parts
+        # so far, their size, and the UTF-8 validator.
         self._frameType = -1
-        self._parts: list[str] = []
+        self._parts: list[bytes] = []
         self._size = 0
-        self._decoder: codecs.IncrementalDecoder | None = None
+        self._decoder: Utf8Validator | None = None
         # Bytes still to discard of a length-prefixed frame.
         self._skip = 0
 
@@ -90,7 +89,7 @@ class HixieFramer(Framer):
                     return
                 pos = stop + 1
                 if self._frameType == 0:
-                    events.append(TextMessage("".join(self._parts)))
+                    self._finishText(events)
                 self._frameType = -1
                 self._parts = []
                 self._size = 0
@@ -99,7 +98,7 @@ class HixieFramer(Framer):
             frameType = buf[pos]
             if not frameType & 0x80:
                 self._frameType = frameType
-                self._decoder = Utf8Decoder() if frameType == 0 else None
+                self._decoder = Utf8Validator() if frameType == 0 else None
                 pos += 1
                 continue
             length = 0
@@ -136,23 +135,36 @@ class HixieFramer(Framer):
             raise PeerError(
                 f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
             )
-        decoder = self._decoder
-        if decoder is None:
+        validator = self._decoder
+        if validator is None:
             return
-        try:
-            text = decodeChunk(decoder, chunk, final)
-        except UnicodeDecodeError as e:
-            raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
-        if text:
-            self._parts.append(text)
+        if not validator.feed(chunk):
+            raise PeerError("invalid UTF-8 in a text message", 1007)
+        if final and not validator.end():
+            raise PeerError("invalid UTF-8 in a text message: it ends inside a character", 1007)
+        if chunk:
+            self._parts.append(chunk)
 
-    def sendText(self, text: str) -> None:
+    def _finishText(self, events: list) -> None:
+        parts = self._parts
+        payload = parts[0] if len(parts) == 1 else b"".join(parts)
+        if self._conn.decodeText:
+            text = payload.decode("utf-8")
+            events.append(TextMessage(text, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(text, payload)
+        else:
+            events.append(TextMessage(None, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(payload, payload)
+
+    def sendText(self, text: str | bytes) -> None:
         """
         Queue a text message.
         """
         if self.sendDone:
             raise LocalProtocolError("cannot send a message after the connection started closing")
-        self._out.append(b"\x00" + text.encode("utf-8") + b"\xff")
+        self._out.append(b"\x00" + self._encodeText(text) + b"\xff")
 
     def sendBinary(self, data: bytes) -> None:
         """

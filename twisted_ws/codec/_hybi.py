@@ -11,16 +11,15 @@ and invalid UTF-8 is caught as soon as it arrives.
 
 from __future__ import annotations
 
-import codecs
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
 from ._events import BinaryMessage, Ping, Pong, TextMessage
-from ._framing import Framer
+from ._framing import REUSE_MIN, Framer
 from ._mask import accelerated, mask, maskAt
-from ._utf8 import Utf8Decoder, decodeChunk
+from ._utf8 import Utf8Validator, isUtf8
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -41,13 +40,13 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
-#: Text messages at least this long keep the bytes they arrived as, in case
-#: they are sent back (see Framer._encodeText).
-_REUSE_MIN = 512
 #: The parts of no message (shared, never appended to).
 _NO_PARTS: list = []
 #: Payloads shorter than this are unmasked inline in the receive loop.
 _SMALL_MASK = 1024
+#: Payloads at least this long are unmasked straight from the received
+#: bytes, through a memoryview, instead of from a copy of their slice.
+_VIEW_MIN = 8192
 #: Payloads shorter than this are joined to their header before queueing.
 _JOIN_LIMIT = 4096
 
@@ -151,12 +150,13 @@ class HybiFramer(Framer):
         self._maskPool = b""
         self._buf = b""
         # The message being received: its opcode (0 when none), RSV bits of its
-        # first frame, decoded parts, size so far, and UTF-8 decoder.
+        # first frame, unmasked (and decompressed) parts, size so far, and
+        # UTF-8 validator.
         self._msgOpcode = 0
         self._msgRsv = 0
         self._msgParts: list = _NO_PARTS
         self._msgSize = 0
-        self._decoder: codecs.IncrementalDecoder | None = None
+        self._decoder: Utf8Validator | None = None
         # The frame whose payload is still arriving (remaining > 0).
         self._frameRemaining = 0
         self._frameKey = b""
@@ -166,19 +166,21 @@ class HybiFramer(Framer):
     # Receiving.
 
     def _receive(self, data: bytes, events: list) -> None:
+        pos = 0
         if self._frameRemaining:
-            data = self._feedPartial(data, events)
-            if not data:
+            pos = self._feedPartial(data, events)
+            if pos == len(data):
                 return
         if self._buf:
-            data = self._buf + data
+            data = self._buf + (data[pos:] if pos else data)
+            pos = 0
             self._buf = b""
-        self._parse(data, events)
+        self._parse(data, events, pos)
 
-    def _parse(self, buf: bytes, events: list) -> None:
+    def _parse(self, buf: bytes, events: list, pos: int) -> None:
         end = len(buf)
-        pos = 0
         expectMask = self._expectMask
+        decodeText = self._conn.decodeText
         append = events.append
         while end - pos >= 2:
             b0 = buf[pos]
@@ -219,31 +221,39 @@ class HybiFramer(Framer):
                 and length <= self._maxMessage
             ):
                 # A whole unfragmented message without extension bits.
-                payload = buf[pstart:pend]
-                if expectMask:
-                    if length < _SMALL_MASK and not accelerated:
-                        # Inline of mask() for small payloads, the common case.
-                        payload = (
-                            _fromBytes(payload, "little")
-                            ^ _fromBytes(
-                                (buf[pstart - 4 : pstart] * ((length >> 2) + 1))[:length], "little"
-                            )
-                        ).to_bytes(length, "little")
-                    else:
-                        payload = mask(payload, buf[pstart - 4 : pstart])
+                if not expectMask:
+                    payload = buf[pstart:pend]
+                elif length < _SMALL_MASK and not accelerated:
+                    # Inline of mask() for small payloads, the common case.
+                    payload = (
+                        _fromBytes(buf[pstart:pend], "little")
+                        ^ _fromBytes(
+                            (buf[pstart - 4 : pstart] * ((length >> 2) + 1))[:length], "little"
+                        )
+                    ).to_bytes(length, "little")
+                elif length < _VIEW_MIN:
+                    payload = mask(buf[pstart:pend], buf[pstart - 4 : pstart])
+                else:
+                    payload = mask(memoryview(buf)[pstart:pend], buf[pstart - 4 : pstart])
                 pos = pend
                 if b0 == 0x82:
                     append(BinaryMessage(payload))
-                else:
+                elif decodeText:
                     try:
                         text = payload.decode("utf-8")
                     except UnicodeDecodeError as e:
                         raise PeerError(
                             f"invalid UTF-8 in a text message: {e.reason}", 1007
                         ) from None
-                    append(TextMessage(text))
-                    if length >= _REUSE_MIN:
+                    append(TextMessage(text, payload))
+                    if length >= REUSE_MIN:
                         self._keepReceived(text, payload)
+                else:
+                    if not isUtf8(payload):
+                        raise PeerError("invalid UTF-8 in a text message", 1007)
+                    append(TextMessage(None, payload))
+                    if length >= REUSE_MIN:
+                        self._keepReceived(payload, payload)
                 continue
             opcode = b0 & 0x0F
             self._checkHeader(b0, opcode, length)
@@ -270,31 +280,38 @@ class HybiFramer(Framer):
                 self._frameOffset = end - pstart
                 self._frameFin = fin
                 if end > pstart:
-                    chunk = buf[pstart:end]
-                    self._messageData(mask(chunk, key) if key else chunk)
+                    self._messageData(
+                        mask(memoryview(buf)[pstart:end], key) if key else buf[pstart:end]
+                    )
                 return
             if length:
-                chunk = buf[pstart:pend]
-                self._messageData(mask(chunk, key) if key else chunk)
+                self._messageData(
+                    mask(memoryview(buf)[pstart:pend], key) if key else buf[pstart:pend]
+                )
             pos = pend
             if fin:
                 self._finishMessage(events)
         if pos < end:
             self._buf = buf[pos:]
 
-    def _feedPartial(self, data: bytes, events: list) -> bytes:
+    def _feedPartial(self, data: bytes, events: list) -> int:
+        """
+        Take the next part of the frame whose payload is still arriving;
+        return how many bytes of C{data} it used.
+        """
         remaining = self._frameRemaining
-        if len(data) > remaining:
-            chunk, rest = data[:remaining], data[remaining:]
-        else:
-            chunk, rest = data, b""
         key = self._frameKey
-        self._messageData(maskAt(chunk, key, self._frameOffset) if key else chunk)
-        self._frameOffset += len(chunk)
-        self._frameRemaining = remaining - len(chunk)
+        taken = len(data)
+        chunk: bytes | memoryview = data
+        if taken > remaining:
+            taken = remaining
+            chunk = memoryview(data)[:taken] if key else data[:taken]
+        self._messageData(maskAt(chunk, key, self._frameOffset) if key else chunk)  # type: ignore[arg-type]
+        self._frameOffset += taken
+        self._frameRemaining = remaining - taken
         if not self._frameRemaining and self._frameFin:
             self._finishMessage(events)
-        return rest
+        return taken
 
     def _checkHeader(self, b0: int, opcode: int, length: int) -> None:
         rsv = b0 & 0x70
@@ -333,7 +350,7 @@ class HybiFramer(Framer):
         self._msgRsv = rsv
         self._msgSize = 0
         self._msgParts = []
-        self._decoder = Utf8Decoder() if opcode == OP_TEXT else None
+        self._decoder = Utf8Validator() if opcode == OP_TEXT else None
 
     def _messageData(self, chunk: bytes) -> None:
         rsv = self._msgRsv
@@ -344,15 +361,10 @@ class HybiFramer(Framer):
             raise PeerError(
                 f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
             )
-        decoder = self._decoder
-        if decoder is not None:
-            try:
-                text = decodeChunk(decoder, chunk)
-            except UnicodeDecodeError as e:
-                raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
-            if text:
-                self._msgParts.append(text)
-        elif chunk:
+        validator = self._decoder
+        if validator is not None and not validator.feed(chunk):
+            raise PeerError("invalid UTF-8 in a text message", 1007)
+        if chunk:
             self._msgParts.append(chunk)
 
     def _decodeExtensions(self, chunk: bytes, rsv: int, end: bool) -> bytes:
@@ -372,17 +384,21 @@ class HybiFramer(Framer):
             if tail:
                 self._messageData(tail)
         parts = self._msgParts
-        decoder = self._decoder
-        if decoder is not None:
-            try:
-                last = decodeChunk(decoder, b"", True)
-            except UnicodeDecodeError as e:
-                raise PeerError(f"invalid UTF-8 in a text message: {e.reason}", 1007) from None
-            if last:
-                parts.append(last)
-            events.append(TextMessage("".join(parts)))
+        payload = parts[0] if len(parts) == 1 else b"".join(parts)
+        validator = self._decoder
+        if validator is None:
+            events.append(BinaryMessage(payload))
+        elif not validator.end():
+            raise PeerError("invalid UTF-8 in a text message: it ends inside a character", 1007)
+        elif self._conn.decodeText:
+            text = payload.decode("utf-8")
+            events.append(TextMessage(text, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(text, payload)
         else:
-            events.append(BinaryMessage(b"".join(parts)))
+            events.append(TextMessage(None, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(payload, payload)
         self._msgOpcode = 0
         self._msgRsv = 0
         self._msgSize = 0
@@ -454,7 +470,7 @@ class HybiFramer(Framer):
             offset += size
         self._sendFrame(0x80 | b0, bytes(view[offset:]))
 
-    def sendText(self, text: str) -> None:
+    def sendText(self, text: str | bytes) -> None:
         """
         Queue a text message.
         """
@@ -515,7 +531,7 @@ class PlainServerHybiFramer(HybiFramer):
 
     __slots__ = ()
 
-    def sendText(self, text: str) -> None:
+    def sendText(self, text: str | bytes) -> None:
         if self.sendDone:
             raise LocalProtocolError("cannot send a message after the connection started closing")
         payload = self._encodeText(text)

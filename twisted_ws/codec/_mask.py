@@ -12,7 +12,8 @@ C{TWISTED_WS_NO_SPEEDUPS=1} turns it off.
 from __future__ import annotations
 
 from collections.abc import Callable
-from os import environ as _environ
+
+from ._accel import speedups as _speedups
 
 __all__ = ["mask", "maskAt", "accelerated"]
 
@@ -38,15 +39,9 @@ def _maskLarge(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
 
 
 _largeImpl: Callable[[bytes | bytearray | memoryview, bytes], bytes] = _maskLarge
-accelerated = False
-if _environ.get("TWISTED_WS_NO_SPEEDUPS", "") in ("", "0"):
-    try:  # pragma: no cover - depends on whether the extension was built
-        from . import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    else:
-        _largeImpl = _speedups.mask
-        accelerated = True
+accelerated = _speedups is not None
+if _speedups is not None:  # pragma: no cover - depends on the build
+    _largeImpl = _speedups.mask
 
 
 def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
@@ -79,7 +74,7 @@ def maskAt(data: bytes | bytearray | memoryview, key: bytes, offset: int) -> byt
     return mask(data, key)
 
 
-if accelerated:
+if _speedups is not None:
     # The compiled routine beats the integer path at every size (about 130 ns
     # for a 125-byte payload against 3 us).
     mask = _speedups.mask  # noqa: F811

@@ -152,6 +152,14 @@ class Options:
     @ivar fragmentSize: when set, outgoing messages larger than this many
         bytes are sent as several frames of at most this size.
     @ivar autoPong: answer each ping with a pong automatically.
+    @ivar decodeText: decode each text message into a L{str} as it
+        completes.  Off, text is still checked to be valid UTF-8 as it
+        arrives (1007 on the first invalid byte), and the
+        L{TextMessage<twisted_ws.codec.TextMessage>} carries its UTF-8
+        bytes, decoding them only if its C{data} is read: the cheaper
+        choice for an application that relays or parses bytes.  A
+        connection's C{decodeText} attribute starts with this value and
+        may be changed before the connection opens.
     @ivar openTimeout: seconds the opening handshake may take.
     @ivar closeTimeout: seconds to wait for the peer's close frame, or for the
         TCP connection to end after the closing handshake.
@@ -181,6 +189,7 @@ class Options:
     maxMessageSize: int = 1024 * 1024
     fragmentSize: int | None = None
     autoPong: bool = True
+    decodeText: bool = True
     openTimeout: float | None = 10.0
     closeTimeout: float | None = 5.0
     pingInterval: float | None = None

@@ -1,9 +1,13 @@
 /*
- * Compiled helper for twisted_ws.codec._mask: XOR a payload with a 4-byte
- * masking key repeated (RFC 6455 section 5.3).
+ * Compiled helpers for twisted_ws.codec:
  *
- * The module is optional.  twisted_ws.codec._mask uses it when it has been
- * built and falls back to a pure-Python routine otherwise.
+ * - mask(): XOR a payload with a 4-byte masking key repeated (RFC 6455
+ *   section 5.3), for twisted_ws.codec._mask;
+ * - utf8(): check that bytes are UTF-8 (RFC 3629) without decoding them,
+ *   piece by piece, for twisted_ws.codec._utf8.
+ *
+ * The module is optional.  Both callers fall back to pure Python when it
+ * has not been built.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -140,9 +144,135 @@ done:
     return result;
 }
 
+/*
+ * UTF-8 validation.
+ *
+ * The state between two pieces of one message is 0 at a character
+ * boundary, or else packs what the next bytes must be: the number of
+ * continuation bytes still due (bits 16 and up) and the inclusive range
+ * allowed for the next one (bits 8-15 and 0-7).  The first continuation
+ * byte of some lead bytes has a narrower range: that is how overlong forms
+ * (E0, F0), encoded surrogates (ED) and code points above U+10FFFF (F4) are
+ * refused on the byte where they become certain.
+ */
+
+#define ASCII_MASK 0x8080808080808080ULL
+
+static long
+utf8Check(const unsigned char *s, Py_ssize_t n, long state)
+{
+    Py_ssize_t i = 0;
+    unsigned int need = (unsigned int)(state >> 16);
+    unsigned int lo = (unsigned int)(state >> 8) & 0xFF;
+    unsigned int hi = (unsigned int)state & 0xFF;
+    uint64_t word;
+
+    for (;;) {
+        /* Continuation bytes of the character in progress. */
+        while (need) {
+            if (i >= n) {
+                return (long)((need << 16) | (lo << 8) | hi);
+            }
+            if (s[i] < lo || s[i] > hi) {
+                return -1;
+            }
+            i++;
+            need--;
+            lo = 0x80;
+            hi = 0xBF;
+        }
+        /* Runs of ASCII, eight bytes at a time. */
+        while (i + 8 <= n) {
+            memcpy(&word, s + i, 8);
+            if (word & ASCII_MASK) {
+                break;
+            }
+            i += 8;
+        }
+        while (i < n && s[i] < 0x80) {
+            i++;
+        }
+        if (i >= n) {
+            return 0;
+        }
+        {
+            unsigned int c = s[i++];
+            lo = 0x80;
+            hi = 0xBF;
+            if (c < 0xC2) {
+                /* A stray continuation byte, or an overlong 2-byte form. */
+                return -1;
+            }
+            else if (c < 0xE0) {
+                need = 1;
+            }
+            else if (c < 0xF0) {
+                need = 2;
+                if (c == 0xE0) {
+                    lo = 0xA0;
+                }
+                else if (c == 0xED) {
+                    hi = 0x9F;
+                }
+            }
+            else if (c < 0xF5) {
+                need = 3;
+                if (c == 0xF0) {
+                    lo = 0x90;
+                }
+                else if (c == 0xF4) {
+                    hi = 0x8F;
+                }
+            }
+            else {
+                return -1;
+            }
+        }
+    }
+}
+
+PyDoc_STRVAR(utf8_doc,
+"utf8(data, state=0) -> int\\n\\n"
+"Check the next piece of a UTF-8 text.  state is 0 for the first piece,\\n"
+"then what the previous call returned.  Returns -1 as soon as the bytes\\n"
+"cannot be UTF-8, 0 when they end on a character boundary, or a positive\\n"
+"state when they end inside a character.");
+
+static PyObject *
+speedups_utf8(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data;
+    long state = 0, result;
+
+    (void)module;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "utf8() takes 1 or 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (nargs == 2) {
+        state = PyLong_AsLong(args[1]);
+        if (state == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (state < 0 || (state >> 16) > 3) {
+            PyErr_SetString(PyExc_ValueError, "invalid UTF-8 validation state");
+            return NULL;
+        }
+    }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    result = utf8Check((const unsigned char *)data.buf, data.len, state);
+    PyBuffer_Release(&data);
+    return PyLong_FromLong(result);
+}
+
 static PyMethodDef speedupsMethods[] = {
     {"mask", (PyCFunction)(void (*)(void))speedups_mask, METH_FASTCALL,
      mask_doc},
+    {"utf8", (PyCFunction)(void (*)(void))speedups_utf8, METH_FASTCALL,
+     utf8_doc},
     {NULL, NULL, 0, NULL}
 };
 
@@ -157,7 +287,7 @@ static PyModuleDef_Slot speedupsSlots[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"Compiled masking of WebSocket payloads for twisted_ws.codec._mask.");
+"Compiled masking and UTF-8 validation for twisted_ws.codec.");
 
 static struct PyModuleDef speedupsModule = {
     PyModuleDef_HEAD_INIT,
