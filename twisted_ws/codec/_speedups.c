@@ -157,6 +157,57 @@ done:
  */
 
 #define ASCII_MASK 0x8080808080808080ULL
+#define IS_CONT(b) (((b) & 0xC0) == 0x80)
+
+/*
+ * Per lead byte: the length of its sequence (0 where it cannot lead), and
+ * the range of its first continuation byte, narrower after E0 (no
+ * overlong forms), ED (no surrogates), F0 (no overlong forms) and F4 (no
+ * code point above U+10FFFF).
+ */
+static unsigned char seqLength[256];
+static unsigned char firstLow[256];
+static unsigned char firstHigh[256];
+
+static void
+fillTables(void)
+{
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        seqLength[c] = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+        firstLow[c] = 0x80;
+        firstHigh[c] = 0xBF;
+    }
+    firstLow[0xE0] = 0xA0;
+    firstHigh[0xED] = 0x9F;
+    firstLow[0xF0] = 0x90;
+    firstHigh[0xF4] = 0x8F;
+}
+
+/* Bytes from s[i] that are ASCII, at most up to n. */
+static Py_ssize_t
+skipAscii(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    uint64_t word;
+
+    while (i + 8 <= n) {
+        memcpy(&word, s + i, 8);
+        word &= ASCII_MASK;
+        if (word) {
+#if PY_LITTLE_ENDIAN && (defined(__GNUC__) || defined(__clang__))
+            return i + (__builtin_ctzll(word) >> 3);
+#else
+            break;
+#endif
+        }
+        i += 8;
+    }
+    while (i < n && s[i] < 0x80) {
+        i++;
+    }
+    return i;
+}
 
 static long
 utf8Check(const unsigned char *s, Py_ssize_t n, long state)
@@ -165,10 +216,14 @@ utf8Check(const unsigned char *s, Py_ssize_t n, long state)
     unsigned int need = (unsigned int)(state >> 16);
     unsigned int lo = (unsigned int)(state >> 8) & 0xFF;
     unsigned int hi = (unsigned int)state & 0xFF;
-    uint64_t word;
+    unsigned int c, c1, length, ok;
 
     for (;;) {
-        /* Continuation bytes of the character in progress. */
+        /*
+         * Continuation bytes of a character that a piece boundary cut:
+         * its lead byte came at the end of the previous piece, or comes at
+         * the end of this one.
+         */
         while (need) {
             if (i >= n) {
                 return (long)((need << 16) | (lo << 8) | hi);
@@ -181,53 +236,61 @@ utf8Check(const unsigned char *s, Py_ssize_t n, long state)
             lo = 0x80;
             hi = 0xBF;
         }
-        /* Runs of ASCII, eight bytes at a time. */
-        while (i + 8 <= n) {
-            memcpy(&word, s + i, 8);
-            if (word & ASCII_MASK) {
+        /*
+         * Whole characters.  While four bytes are left, a character is
+         * checked without branching on its length, so that text mixing
+         * sequences of every length costs no more than text of one kind.
+         */
+        for (;;) {
+            if (i + 4 > n) {
                 break;
             }
-            i += 8;
+            c = s[i];
+            if (c < 0x80) {
+                i = skipAscii(s, i + 1, n);
+                continue;
+            }
+            length = 2 + (c >= 0xE0) + (c >= 0xF0);
+            c1 = s[i + 1];
+            ok = (seqLength[c] != 0) & (c1 >= firstLow[c]) & (c1 <= firstHigh[c]);
+            ok &= (length < 3) | IS_CONT(s[i + 2]);
+            ok &= (length < 4) | IS_CONT(s[i + 3]);
+            if (!ok) {
+                return -1;
+            }
+            i += length;
         }
-        while (i < n && s[i] < 0x80) {
-            i++;
+        /* The last few bytes. */
+        while (i < n) {
+            c = s[i];
+            length = seqLength[c];
+            if (length == 0) {
+                return -1;
+            }
+            if (length == 1) {
+                i++;
+                continue;
+            }
+            if (i + length > n) {
+                break;
+            }
+            c1 = s[i + 1];
+            if (c1 < firstLow[c] || c1 > firstHigh[c]) {
+                return -1;
+            }
+            if ((length > 2 && !IS_CONT(s[i + 2])) || (length > 3 && !IS_CONT(s[i + 3]))) {
+                return -1;
+            }
+            i += length;
         }
         if (i >= n) {
             return 0;
         }
-        {
-            unsigned int c = s[i++];
-            lo = 0x80;
-            hi = 0xBF;
-            if (c < 0xC2) {
-                /* A stray continuation byte, or an overlong 2-byte form. */
-                return -1;
-            }
-            else if (c < 0xE0) {
-                need = 1;
-            }
-            else if (c < 0xF0) {
-                need = 2;
-                if (c == 0xE0) {
-                    lo = 0xA0;
-                }
-                else if (c == 0xED) {
-                    hi = 0x9F;
-                }
-            }
-            else if (c < 0xF5) {
-                need = 3;
-                if (c == 0xF0) {
-                    lo = 0x90;
-                }
-                else if (c == 0xF4) {
-                    hi = 0x8F;
-                }
-            }
-            else {
-                return -1;
-            }
-        }
+        /* A character that the end of the piece cuts. */
+        c = s[i++];
+        need = seqLength[c] - 1;
+        lo = firstLow[c];
+        hi = firstHigh[c];
     }
 }
 
@@ -304,5 +367,6 @@ static struct PyModuleDef speedupsModule = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
+    fillTables();
     return PyModuleDef_Init(&speedupsModule);
 }
