@@ -16,7 +16,8 @@ class Chat(WebSocketProtocol):
 
     def textMessageReceived(self, message):
         for client in self.factory.clients:
-            client.sendTextMessage(message)
+            if client.transport.isOpen:  # not already closing
+                client.sendTextMessage(message)
 
     def connectionLost(self, reason):
         self.factory.clients.discard(self)

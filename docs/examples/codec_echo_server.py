@@ -12,6 +12,7 @@ import sys
 
 from twisted_ws.codec import (
     BinaryMessage,
+    Options,
     RequestReceived,
     ServerConnection,
     TextMessage,
@@ -19,7 +20,8 @@ from twisted_ws.codec import (
 
 
 def serveConnection(sock):
-    conn = ServerConnection()
+    # An echo sends text back as the UTF-8 it arrived as: no need to decode.
+    conn = ServerConnection(Options(decodeText=False))
     while not conn.shouldCloseTransport:
         data = sock.recv(65536)
         if data:
@@ -35,7 +37,7 @@ def serveConnection(sock):
                 # Bytes that followed the request become events too.
                 pending.extend(conn.accept())
             elif isinstance(event, TextMessage):
-                conn.sendText(event.data)
+                conn.sendText(event.utf8)
             elif isinstance(event, BinaryMessage):
                 conn.sendBinary(event.data)
             # Pings are answered by the codec itself; a close frame from the
