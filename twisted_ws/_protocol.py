@@ -56,6 +56,10 @@ _log = Logger(namespace="twisted_ws")
 _BATCH_BYTES = 16 * 1024
 #: ... or more than this many are queued.
 _BATCH_ITEMS = 512
+#: Output of at most this many pieces adding up to at least this many bytes
+#: is written piece by piece instead of joined (see _flush).
+_SEPARATE_ITEMS = 16
+_SEPARATE_BYTES = 64 * 1024
 #: How much a TCP transport reads at once.
 _READ_SIZE = 256 * 1024
 
@@ -504,16 +508,28 @@ class WebSocketConnection(protocol.Protocol):
 
     def _flush(self) -> None:
         """
-        Write what the codec queued, in one write; then, unless messages are
-        held for the application, the close frame it owes and the end of the
-        TCP connection it asks for.
+        Write what the codec queued; then, unless messages are held for the
+        application, the close frame it owes and the end of the TCP
+        connection it asks for.
+
+        Many small frames go in one write.  A few large ones are written one
+        by one: the transport joins what it buffers anyway, and joining them
+        here first would copy every byte once more.
         """
         codec = self.codec
         if codec._pendingClose is not None and not self._pending:
             codec._sendPendingClose()
         out = codec._out
         if out and not self._lost:
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            n = len(out)
+            if n == 1:
+                self.transport.write(out[0])
+            elif n <= _SEPARATE_ITEMS and sum(map(len, out)) >= _SEPARATE_BYTES:
+                write = self.transport.write
+                for item in out:
+                    write(item)
+            else:
+                self.transport.write(b"".join(out))
             out.clear()
         if codec.shouldCloseTransport and not self._pending:
             self._endTransport()
