@@ -538,9 +538,10 @@ class WebSocketConnection(protocol.Protocol):
         """
         Send a text message.
 
-        @param text: the text, or its UTF-8 bytes (such as those given to
-            L{WebSocketProtocol.utf8MessageReceived}, which are sent without
-            being checked again; other bytes are checked to be UTF-8).
+        @param text: the text, or its UTF-8 bytes, such as those given to
+            L{WebSocketProtocol.utf8MessageReceived}.  Bytes are checked to
+            be valid UTF-8, except those of a long message received in the
+            data being handled, which were checked on arrival.
         @raise LocalProtocolError: the connection is not open, or C{text}
             is bytes that are not valid UTF-8.
         """

@@ -240,8 +240,9 @@ class Connection:
         @param text: the text, or its UTF-8 bytes: a relay passes on the
             L{TextMessage.utf8<twisted_ws.codec.TextMessage.utf8>} it
             received and nothing is encoded.  Bytes are checked to be
-            valid UTF-8, except those of a message received in the data
-            being handled, which were checked on arrival.
+            valid UTF-8; the bytes of a long text message received in the
+            data being handled were checked on arrival and are not checked
+            again.
         @raise LocalProtocolError: the connection is not open, or C{text}
             is bytes that are not valid UTF-8.
         """

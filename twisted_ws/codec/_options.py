@@ -158,8 +158,8 @@ class Options:
         L{TextMessage<twisted_ws.codec.TextMessage>} carries its UTF-8
         bytes, decoding them only if its C{data} is read: the cheaper
         choice for an application that relays or parses bytes.  A
-        connection's C{decodeText} attribute starts with this value and
-        may be changed before the connection opens.
+        connection's C{decodeText} attribute starts with this value; a
+        change to it applies from the next data received.
     @ivar openTimeout: seconds the opening handshake may take.
     @ivar closeTimeout: seconds to wait for the peer's close frame, or for the
         TCP connection to end after the closing handshake.
