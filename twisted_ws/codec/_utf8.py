@@ -79,8 +79,11 @@ class Utf8Validator:
         """
         Check the next piece.
 
-        @return: C{False} if the text can no longer be valid UTF-8.
+        @return: C{False} if the text can no longer be valid UTF-8 (and for
+            every piece after that).
         """
+        if self._state < 0:
+            return False
         decoder = self._decoder
         if decoder is None:
             state = self._state = _check(chunk, self._state)  # type: ignore[misc]
@@ -88,6 +91,7 @@ class Utf8Validator:
         try:
             decodeChunk(decoder, chunk)  # type: ignore[arg-type]
         except UnicodeDecodeError:
+            self._state = -1
             return False
         return True
 
@@ -98,7 +102,7 @@ class Utf8Validator:
         @return: C{False} if it stops inside a character.
         """
         decoder = self._decoder
-        if decoder is None:
+        if decoder is None or self._state < 0:
             return self._state == 0
         try:
             decoder.decode(b"", True)
