@@ -461,6 +461,27 @@ class ServerHandshakeTests(SynchronousTestCase):
         self.assertEqual(req.key, RFC_KEY)
         self.assertIs(server.request, req)
 
+    def test_requestAfterAccept(self) -> None:
+        """
+        Once the connection is open the server keeps only the request's head
+        and describes the request again from it, equal to the original,
+        when C{request} is read.
+        """
+        server = ServerConnection()
+        [event] = server.receiveData(
+            hybiRequest(path="/chat?room=1", extra="X-Custom: yes\r\n")
+        )
+        original = event.request
+        server.accept()
+        self.assertIsNone(server._request)
+        again = server.request
+        self.assertIsNot(again, original)
+        self.assertEqual(again, original)
+        self.assertEqual(again.path, "/chat")
+        self.assertEqual(again.header("x-custom"), "yes")
+        self.assertEqual(again.key, RFC_KEY)
+        self.assertIs(server.request, again)
+
     def test_caseInsensitiveHeaders(self) -> None:
         """
         Header names are matched case-insensitively, and Connection and
@@ -654,8 +675,12 @@ class ServerHandshakeTests(SynchronousTestCase):
         ]
         events = server.receiveRequest("GET", "/chat", "HTTP/1.1", headers)
         self.assertEqual([type(e) for e in events], [RequestReceived])
+        original = events[0].request
         self.assertEqual(server.accept(), [])
         self.assertEqual(server.dataToSend(), HYBI_RESPONSE)
+        self.assertIsNone(server._request)
+        self.assertEqual(server.request, original)
+        self.assertEqual(server.request.headers, headers)
         self.assertRaises(
             LocalProtocolError, server.receiveRequest, "GET", "/chat", "HTTP/1.1", headers
         )

@@ -295,7 +295,8 @@ class _EveryVersionMixin:
         self.assertIn(("X-Token", "abc"), request.headers)
         self.assertEqual(request.host, "example.com")
         self.assertEqual(p.app.peerAtRequest, PEER)
-        self.assertIs(p.server.request, request)
+        self.assertEqual(p.server.request, request)
+        self.assertEqual(p.server.request.header("x-token"), "abc")
 
     def test_callbackOrder(self) -> None:
         """

@@ -271,7 +271,6 @@ class WebSocketConnection(protocol.Protocol):
     @ivar version: the protocol L{Version}, once known.
     @ivar subprotocol: the negotiated subprotocol or L{None}.
     @ivar extensions: the negotiated extensions.
-    @ivar request: the opening request (server side).
     @ivar codec: the codec connection.
     """
 
@@ -284,7 +283,6 @@ class WebSocketConnection(protocol.Protocol):
         "transport",
         "connected",
         "application",
-        "request",
         "_framer",
         "_inReceive",
         "_openTimer",
@@ -305,7 +303,6 @@ class WebSocketConnection(protocol.Protocol):
     codec: Connection
     transport: Any
     application: WebSocketProtocol | None
-    request: HandshakeRequest | None
 
     def __init__(self, options: Options, reactor: IReactorTime) -> None:
         self.options = options
@@ -313,7 +310,6 @@ class WebSocketConnection(protocol.Protocol):
         self.transport = None
         self.connected = 0
         self.application = None
-        self.request = None
         self._framer: Any = _NOT_OPEN
         self._inReceive = False
         self._openTimer: IDelayedCall | None = None
@@ -343,6 +339,14 @@ class WebSocketConnection(protocol.Protocol):
     @property
     def extensions(self) -> tuple[Extension, ...]:
         return self.codec.extensions
+
+    @property
+    def request(self) -> HandshakeRequest | None:
+        """
+        The opening request (server side), or L{None}: see
+        L{ServerConnection.request<twisted_ws.codec.ServerConnection.request>}.
+        """
+        return getattr(getattr(self, "codec", None), "request", None)
 
     @property
     def isOpen(self) -> bool:
@@ -986,7 +990,6 @@ class WebSocketServerConnection(WebSocketConnection):
     def _requestReceived(self, request: HandshakeRequest) -> None:
         codec = self.codec
         assert isinstance(codec, ServerConnection)
-        self.request = request
         try:
             app = self.factory.buildWebSocketProtocol(request, self)
         except RejectConnection as e:

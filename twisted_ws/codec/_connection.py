@@ -24,6 +24,8 @@ from ._handshake import (
     buildErrorResponse,
     buildResponse,
     errorHeaders,
+    parseRequest,
+    requestHead,
     validateRequest,
 )
 from ._hixie import HixieFramer
@@ -385,18 +387,35 @@ class ServerConnection(Connection):
     L{reject}.  An invalid request is answered by the codec itself, with the
     right HTTP status, and reported as L{HandshakeFailed}.
 
-    @ivar request: the L{HandshakeRequest}, once received.
+    Once the connection is open it keeps only the request's head, as bytes,
+    and L{request} describes it again from them if it is read: an open
+    connection holds a fraction of the memory that the parsed request takes.
     """
 
-    __slots__ = ("secure", "request", "_key3", "_negotiated")
+    __slots__ = ("secure", "_request", "_requestHead", "_key3", "_negotiated")
 
     def __init__(self, options: Options = _DEFAULT_OPTIONS, secure: bool = False) -> None:
         super().__init__(options, os.urandom)
         self.secure = secure
-        self.request: HandshakeRequest | None = None
+        self._request: HandshakeRequest | None = None
+        self._requestHead = b""
         self._phase = "head"
         self._key3 = b""
         self._negotiated: tuple[Extension, ...] = ()
+
+    @property
+    def request(self) -> HandshakeRequest | None:
+        """
+        The L{HandshakeRequest}, once received.  After L{accept} it is
+        rebuilt from the request's head the first time it is read, and
+        kept.
+        """
+        request = self._request
+        if request is None and self._requestHead:
+            request = self._request = parseRequest(
+                self._requestHead, self.options, self.secure
+            )
+        return request
 
     def _receiveHandshake(self, data: bytes) -> list:
         if self._phase == "rejected":
@@ -460,7 +479,7 @@ class ServerConnection(Connection):
             self._negotiated = self._negotiateExtensions(request)
         except PeerError as e:
             return self._refuse(e)
-        self.request = request
+        self._request = request
         self.version = request.version
         if request.version is Version.HIXIE76:
             self._phase = "key3"
@@ -473,8 +492,8 @@ class ServerConnection(Connection):
             return []
         self._key3, self._hbuf = self._hbuf[:8], self._hbuf[8:]
         self._phase = "waiting"
-        assert self.request is not None
-        return [RequestReceived(self.request)]
+        assert self._request is not None
+        return [RequestReceived(self._request)]
 
     def _negotiateExtensions(self, request: HandshakeRequest) -> tuple[Extension, ...]:
         chosen: list[Extension] = []
@@ -518,9 +537,9 @@ class ServerConnection(Connection):
         @raise LocalProtocolError: no request is waiting, or the subprotocol
             was not offered.
         """
-        if self._phase != "waiting" or self.request is None:
+        request = self._request
+        if self._phase != "waiting" or request is None:
             raise LocalProtocolError("accept() needs a RequestReceived event first")
-        request = self.request
         if subprotocol is None:
             subprotocol = request.selectSubprotocol(self.options.subprotocols)
         elif subprotocol not in request.subprotocols:
@@ -531,6 +550,9 @@ class ServerConnection(Connection):
             raise LocalProtocolError(str(e)) from None
         self._out.append(response)
         self._phase = "open"
+        self._requestHead = requestHead(request)
+        if self._requestHead:
+            self._request = None
         self._open(request.version, subprotocol, self._negotiated)
         self._key3 = b""
         self._negotiated = ()

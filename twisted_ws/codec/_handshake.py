@@ -38,6 +38,8 @@ __all__ = [
     "detectVersion",
     "validateRequest",
     "parseHead",
+    "parseRequest",
+    "requestHead",
     "buildResponse",
     "buildErrorResponse",
     "ClientHandshake",
@@ -123,6 +125,9 @@ class HandshakeRequest:
     @ivar key: C{Sec-WebSocket-Key} (hybi) or L{None}.
     @ivar secure: whether the connection runs over TLS (decides C{ws:} or
         C{wss:} in hixie's location headers).
+
+    Two requests are equal when their version, target, headers and
+    C{secure} are.
     """
 
     __slots__ = (
@@ -218,6 +223,19 @@ class HandshakeRequest:
         it.
         """
         return ("wss://" if self.secure else "ws://") + self.host + self.target
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HandshakeRequest):
+            return NotImplemented
+        return (
+            self.version is other.version
+            and self.target == other.target
+            and self.secure == other.secure
+            and self.headers == other.headers
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.target, self.secure))
 
     def __repr__(self) -> str:
         return f"<HandshakeRequest {self.method} {self.target} {self.version.label}>"
@@ -427,6 +445,31 @@ def validateRequest(
         method, target, headers, version, host, origin, subprotocols, extensions, key, secure,
         key1, key2, rawHead,
     )
+
+
+def requestHead(request: HandshakeRequest) -> bytes:
+    """
+    The head of C{request} as bytes, from which L{parseRequest} describes it
+    again: the head as received, or one written from the parsed request;
+    empty if a header cannot be written as ISO-8859-1.
+    """
+    if request._rawHead is not None:
+        return request._rawHead
+    lines = [f"{request.method} {request.target} HTTP/1.1"]
+    lines.extend(f"{name}: {value}" for name, value in request.headers)
+    try:
+        return "\r\n".join(lines).encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return b""
+
+
+def parseRequest(head: bytes, options: Options, secure: bool = False) -> HandshakeRequest:
+    """
+    Describe again a request that was valid, from its L{requestHead}.
+    """
+    startLine, headers = parseHead(head)
+    method, target, httpVersion = startLine.split(" ")
+    return validateRequest(method, target, httpVersion, headers, options, secure, head)
 
 
 def _formatHeaders(headers: Iterable[tuple[str, str]]) -> list[str]:
