@@ -359,6 +359,47 @@ class _VectorChecksMixin:
                 self.assertTrue(validator.feed(data[cut:]))
                 self.assertTrue(validator.end())
 
+    def test_longTextsWithFaults(self) -> None:
+        """
+        Texts long enough for the compiled check's 16-byte blocks (mixing
+        characters of every length with ASCII runs), with a byte replaced,
+        a byte removed, or a forbidden sequence (overlong, surrogate, above
+        U+10FFFF, stray or cut) put between two characters, agree with
+        CPython whole and cut at every point.
+        """
+        rng = random.Random(6455)
+        alphabet = [
+            c.encode()
+            for c in "aZ~\u00e9\u07ff\u0800\u20ac\u4e2d\ud7ff\ufffd\U00010000\U0001f600\U0010ffff"
+        ]
+        forbidden = [
+            b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xe0\x9f\xbf", b"\xed\xa0\x80",
+            b"\xed\xbf\xbf", b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x90\x80\x80",
+            b"\xf5\x80\x80\x80", b"\xff", b"\x80", b"\xbf\xbf", b"\xe2\x82", b"\xf0\x9f\x98",
+            b"\xc2",
+        ]
+        vectors = []
+        for n in range(240):
+            pieces: list[bytes] = []
+            size = rng.randint(64, 200)
+            while sum(map(len, pieces)) < size:
+                pieces.append(rng.choice(alphabet) if rng.random() < 0.5 else b"x" * rng.randint(1, 24))
+            if n % 3 == 0:
+                pieces.insert(rng.randrange(len(pieces) + 1), forbidden[(n // 3) % len(forbidden)])
+                data = bytearray(b"".join(pieces))
+            else:
+                data = bytearray(b"".join(pieces))
+                where = rng.randrange(len(data))
+                if n % 3 == 1:
+                    data[where] = rng.randrange(256)
+                else:
+                    del data[where]
+            vectors.append(bytes(data))
+        self.assertTrue(any(classify(v)[0] == VALID for v in vectors))
+        self.assertTrue(any(classify(v)[0] == INVALID for v in vectors))
+        self.checkWhole(vectors)
+        self.checkPieces(vectors)
+
     def test_emptyText(self) -> None:
         """
         No bytes at all are complete, valid UTF-8.

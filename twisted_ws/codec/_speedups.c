@@ -157,6 +157,8 @@ done:
  */
 
 #define ASCII_MASK 0x8080808080808080ULL
+/* Texts at least this long are checked by blocks, where that is available. */
+#define SIMD_MIN 64
 #define IS_CONT(b) (((b) & 0xC0) == 0x80)
 
 /*
@@ -209,6 +211,129 @@ skipAscii(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
     return i;
 }
 
+
+/*
+ * Vectorised check of long texts (x86 with SSSE3, chosen at run time).
+ *
+ * Sixteen bytes at a time, every byte is judged from three nibbles: the
+ * high and low nibbles of the byte before it and its own high nibble.
+ * Each nibble is looked up in a 16-entry table of the error kinds it is
+ * compatible with, and a byte is in error when one kind is in all three
+ * answers.  Continuation bytes that must follow a continuation (the third
+ * byte of a 3-byte sequence, the third and fourth of a 4-byte one) are
+ * known from the bytes two and three places back; one bit of the lookup
+ * marks "continuation after continuation", and the two must agree.
+ */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define HAVE_SIMD_UTF8 1
+#include <immintrin.h>
+
+/* Error kinds: one bit each. */
+#define E_TOO_SHORT 0x01    /* a lead byte without its continuation */
+#define E_TOO_LONG 0x02     /* a continuation byte after ASCII */
+#define E_OVERLONG_3 0x04   /* E0 80-9F */
+#define E_TOO_LARGE 0x08    /* F4 90-BF, or F5-FF followed by 90-BF */
+#define E_SURROGATE 0x10    /* ED A0-BF */
+#define E_OVERLONG_2 0x20   /* C0 or C1 */
+#define E_BIT6 0x40         /* F0 80-8F (overlong), or F5-FF followed by 80-8F */
+#define E_TWO_CONTS 0x80    /* a continuation after a continuation: not an
+                               error by itself, checked separately */
+#define E_CARRY (E_TOO_SHORT | E_TOO_LONG | E_TWO_CONTS)
+
+static int haveSsse3 = 0;
+
+__attribute__((target("ssse3")))
+static Py_ssize_t
+utf8Blocks(const unsigned char *s, Py_ssize_t n, int *valid)
+{
+    const __m128i byte1High = _mm_setr_epi8(
+        E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG,
+        E_TOO_LONG, E_TOO_LONG, E_TOO_LONG, E_TOO_LONG,
+        (char)E_TWO_CONTS, (char)E_TWO_CONTS, (char)E_TWO_CONTS, (char)E_TWO_CONTS,
+        E_TOO_SHORT | E_OVERLONG_2,
+        E_TOO_SHORT,
+        E_TOO_SHORT | E_OVERLONG_3 | E_SURROGATE,
+        E_TOO_SHORT | E_TOO_LARGE | E_BIT6);
+    const __m128i byte1Low = _mm_setr_epi8(
+        (char)(E_CARRY | E_OVERLONG_3 | E_OVERLONG_2 | E_BIT6),
+        (char)(E_CARRY | E_OVERLONG_2),
+        (char)E_CARRY, (char)E_CARRY,
+        (char)(E_CARRY | E_TOO_LARGE),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6), (char)(E_CARRY | E_TOO_LARGE | E_BIT6),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6), (char)(E_CARRY | E_TOO_LARGE | E_BIT6),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6), (char)(E_CARRY | E_TOO_LARGE | E_BIT6),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6), (char)(E_CARRY | E_TOO_LARGE | E_BIT6),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6 | E_SURROGATE),
+        (char)(E_CARRY | E_TOO_LARGE | E_BIT6), (char)(E_CARRY | E_TOO_LARGE | E_BIT6));
+    const __m128i byte2High = _mm_setr_epi8(
+        E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
+        E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT,
+        (char)(E_TOO_LONG | E_OVERLONG_2 | E_TWO_CONTS | E_OVERLONG_3 | E_BIT6),
+        (char)(E_TOO_LONG | E_OVERLONG_2 | E_TWO_CONTS | E_OVERLONG_3 | E_TOO_LARGE),
+        (char)(E_TOO_LONG | E_OVERLONG_2 | E_TWO_CONTS | E_SURROGATE | E_TOO_LARGE),
+        (char)(E_TOO_LONG | E_OVERLONG_2 | E_TWO_CONTS | E_SURROGATE | E_TOO_LARGE),
+        E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT, E_TOO_SHORT);
+    /* Bytes above these, in the last three places, need bytes after them. */
+    const __m128i lastMax = _mm_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        (char)0xEF, (char)0xDF, (char)0xBF);
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const __m128i zero = _mm_setzero_si128();
+    __m128i prev = zero, incomplete = zero, error = zero;
+    Py_ssize_t i = 0;
+
+    for (; i + 16 <= n; i += 16) {
+        __m128i in = _mm_loadu_si128((const __m128i *)(s + i));
+        if (_mm_movemask_epi8(in) == 0) {
+            /* All ASCII: only a sequence cut by the previous block fails. */
+            error = _mm_or_si128(error, incomplete);
+            incomplete = zero;
+            prev = in;
+            continue;
+        }
+        {
+            __m128i prev1 = _mm_alignr_epi8(in, prev, 15);
+            __m128i prev2 = _mm_alignr_epi8(in, prev, 14);
+            __m128i prev3 = _mm_alignr_epi8(in, prev, 13);
+            __m128i kinds = _mm_and_si128(
+                _mm_and_si128(
+                    _mm_shuffle_epi8(byte1High, _mm_and_si128(_mm_srli_epi16(prev1, 4), nibble)),
+                    _mm_shuffle_epi8(byte1Low, _mm_and_si128(prev1, nibble))),
+                _mm_shuffle_epi8(byte2High, _mm_and_si128(_mm_srli_epi16(in, 4), nibble)));
+            __m128i mustFollow = _mm_or_si128(
+                _mm_subs_epu8(prev2, _mm_set1_epi8((char)0xDF)),
+                _mm_subs_epu8(prev3, _mm_set1_epi8((char)0xEF)));
+            __m128i must80 = _mm_andnot_si128(
+                _mm_cmpeq_epi8(mustFollow, zero), _mm_set1_epi8((char)0x80));
+            error = _mm_or_si128(error, _mm_xor_si128(kinds, must80));
+            incomplete = _mm_subs_epu8(in, lastMax);
+            prev = in;
+        }
+    }
+    *valid = _mm_movemask_epi8(_mm_cmpeq_epi8(error, zero)) == 0xFFFF;
+    /*
+     * The blocks end at i; a character whose lead byte is among their last
+     * three bytes may go on past it: the caller checks it again, whole.
+     */
+    {
+        Py_ssize_t k;
+        for (k = 1; k <= 3 && k <= i; k++) {
+            unsigned int c = s[i - k];
+            if (c >= 0xC0) {
+                if ((Py_ssize_t)(c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2) > k) {
+                    return i - k;
+                }
+                break;
+            }
+            if (c < 0x80) {
+                break;
+            }
+        }
+    }
+    return i;
+}
+#endif
+
 static long
 utf8Check(const unsigned char *s, Py_ssize_t n, long state)
 {
@@ -217,6 +342,9 @@ utf8Check(const unsigned char *s, Py_ssize_t n, long state)
     unsigned int lo = (unsigned int)(state >> 8) & 0xFF;
     unsigned int hi = (unsigned int)state & 0xFF;
     unsigned int c, c1, length, ok;
+#ifdef HAVE_SIMD_UTF8
+    int vectorised = 0;
+#endif
 
     for (;;) {
         /*
@@ -236,6 +364,16 @@ utf8Check(const unsigned char *s, Py_ssize_t n, long state)
             lo = 0x80;
             hi = 0xBF;
         }
+#ifdef HAVE_SIMD_UTF8
+        if (!vectorised && haveSsse3 && n - i >= SIMD_MIN) {
+            int valid;
+            vectorised = 1;
+            i += utf8Blocks(s + i, n - i, &valid);
+            if (!valid) {
+                return -1;
+            }
+        }
+#endif
         /*
          * Whole characters.  While four bytes are left, a character is
          * checked without branching on its length, so that text mixing
@@ -368,5 +506,9 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     fillTables();
+#ifdef HAVE_SIMD_UTF8
+    __builtin_cpu_init();
+    haveSsse3 = __builtin_cpu_supports("ssse3");
+#endif
     return PyModuleDef_Init(&speedupsModule);
 }
