@@ -231,17 +231,37 @@ def prepareTwistedWs(server, mode):
         return "twisted_ws.WebSocketServerFactory is not available yet (%s)" % (
             output.strip().splitlines()[0] if output.strip() else "import failed",
         )
+    helpers = compiledHelpers()
     if mode == "script":
+        server.note = "servers/twisted_ws_echo.py; " + helpers
         return None
     ok, output = _check([os.path.join(BIN, "twistd"), "websocket", "--help"])
     if ok and "--app" in output:
         server.twistdApp = "echo"
-        server.note = "echo: twistd websocket --app echo; broadcast: servers/twisted_ws_echo.py"
+        server.note = (
+            "echo: twistd websocket --app echo; broadcast: servers/twisted_ws_echo.py; " + helpers
+        )
         return None
     if mode == "twistd":
         return "the twistd websocket plugin is not available: %s" % (output.strip()[:200],)
-    server.note = "servers/twisted_ws_echo.py (the twistd plugin is not available yet)"
+    server.note = "servers/twisted_ws_echo.py (the twistd plugin is not available yet); " + helpers
     return None
+
+
+def compiledHelpers():
+    """
+    Say whether the twisted_ws servers run with the optional compiled
+    helpers (masking and UTF-8 checking) or in pure Python, as the
+    environment (C{TWISTED_WS_NO_SPEEDUPS}) and the build decide.
+    """
+    ok, output = _check(
+        [PYTHON, "-c", "from twisted_ws.codec import _accel; print(_accel.speedups is not None)"]
+    )
+    if not ok:
+        return "compiled helpers: unknown"
+    if output.strip().endswith("True"):
+        return "compiled helpers (unmasking, UTF-8 checking) on"
+    return "pure Python (compiled helpers not built, or TWISTED_WS_NO_SPEEDUPS=1)"
 
 
 def freePort():
