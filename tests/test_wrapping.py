@@ -11,7 +11,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_ws import CleanClose, WrappingWebSocketFactory
+from twisted_ws import CleanClose, LocalProtocolError, WrappingWebSocketFactory
 from twisted_ws.codec import BinaryMessage, ClientConnection, TextMessage, Version
 
 
@@ -71,6 +71,31 @@ class WrappingTests(SynchronousTestCase):
             client.sendText("abc\r\n")
             server.dataReceived(client.dataToSend())
             self.assertEqual(client.receiveData(transport.value()), [TextMessage("ABC\r\n")])
+
+    def test_writeAfterPeerClosedIsDropped(self) -> None:
+        """
+        What the wrapped protocol writes once the peer started the closing
+        handshake is dropped, as a TCP transport drops writes after it
+        closed, instead of raising into the wrapped protocol.
+        """
+        server, transport, client = _connect(Version.RFC6455)
+        client.close(1001, "going away")
+        server.dataReceived(client.dataToSend())
+        transport.clear()
+        wrapped = server.application.wrapped
+        wrapped.transport.write(b"late\r\n")
+        wrapped.transport.writeSequence([b"la", b"ter\r\n"])
+        self.assertEqual(transport.value(), b"")
+
+    def test_hixieRefusesBytesThatAreNotText(self) -> None:
+        """
+        On a hixie connection a write that is not UTF-8 cannot become a text
+        message: it raises L{LocalProtocolError} and nothing is sent.
+        """
+        server, transport, client = _connect(Version.HIXIE76)
+        wrapped = server.application.wrapped
+        self.assertRaises(LocalProtocolError, wrapped.transport.write, b"\xff\xfe")
+        self.assertEqual(transport.value(), b"")
 
     def test_loseConnectionClosesNormally(self) -> None:
         """

@@ -37,13 +37,17 @@ class MessageTransport:
 
     def write(self, data: bytes) -> None:
         """
-        Send C{data} as one message.
+        Send C{data} as one message.  As with a TCP transport, what is
+        written once the connection is closing is dropped.
+
+        @raise LocalProtocolError: on a hixie connection, C{data} is not
+            UTF-8, so it cannot be sent as text.
         """
-        if not data or self.disconnecting:
-            return
         transport = self.bridge.transport
-        if transport.version is not None and transport.version.isHixie:
-            transport.sendTextMessage(data.decode("utf-8"))
+        if not data or self.disconnecting or not transport.isOpen:
+            return
+        if transport.version.isHixie:
+            transport.sendTextMessage(data)
         else:
             transport.sendBytesMessage(data)
 
