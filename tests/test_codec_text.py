@@ -8,11 +8,9 @@ C{utf8MessageReceived}.
 
 from __future__ import annotations
 
-import importlib
 import os
 import random
 import struct
-from types import ModuleType
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -35,15 +33,7 @@ from .test_apps import Client
 from .test_codec_framing import maskedFrame, openClient, plainFrame
 from .test_codec_handshake import ALL_VERSIONS, openServer, requestFor
 from .test_protocol import Peer, Recorder
-
-_speedups: ModuleType | None
-try:
-    _speedups = importlib.import_module("twisted_ws.codec._speedups")
-except ImportError as e:
-    _speedups = None
-    _importError = str(e)
-else:
-    _importError = ""
+from .test_speedups import _importError, _speedups
 
 _NOT_BUILT = (
     "twisted_ws.codec._speedups is not built (no C compiler or Python headers "
@@ -764,6 +754,16 @@ class TextMessageTests(SynchronousTestCase):
 UNDECODED = Options(decodeText=False)
 
 
+def feedInPieces(conn: Any, data: bytes, size: int) -> list[Any]:
+    """
+    Feed C{data} to C{conn} in pieces of C{size} bytes; return the events.
+    """
+    events: list[Any] = []
+    for i in range(0, len(data), size):
+        events += conn.receiveData(data[i : i + size])
+    return events
+
+
 def textFrame(version: Version, payload: bytes) -> bytes:
     """
     A whole text message with C{payload} as a client of C{version} sends it.
@@ -847,11 +847,7 @@ class DecodeTextOffTests(SynchronousTestCase):
         text = "a\u00f1\u20ac\U0001d11e" * 4
         for version in ALL_VERSIONS:
             data = textFrame(version, text.encode())
-            conn = self.server(version)
-            events = []
-            for i in range(len(data)):
-                events += conn.receiveData(data[i : i + 1])
-            [event] = events
+            [event] = feedInPieces(self.server(version), data, 1)
             self.assertUndecoded(event, text, version)
             for cut in range(1, len(data)):
                 conn = self.server(version)
@@ -867,11 +863,7 @@ class DecodeTextOffTests(SynchronousTestCase):
         text = ("\u00e9" * 3 + "\U0001d11e") * 5000
         for version in ALL_VERSIONS:
             data = textFrame(version, text.encode())
-            conn = self.server(version)
-            events = []
-            for i in range(0, len(data), 1000):
-                events += conn.receiveData(data[i : i + 1000])
-            [event] = events
+            [event] = feedInPieces(self.server(version), data, 1000)
             self.assertUndecoded(event, text, version)
 
     def test_fragmented(self) -> None:
@@ -891,11 +883,7 @@ class DecodeTextOffTests(SynchronousTestCase):
                 continue
             [event] = self.server(version).receiveData(data)
             self.assertUndecoded(event, text, version)
-            conn = self.server(version)
-            events = []
-            for i in range(len(data)):
-                events += conn.receiveData(data[i : i + 1])
-            [event] = events
+            [event] = feedInPieces(self.server(version), data, 1)
             self.assertUndecoded(event, text, version)
 
     def test_invalidWholeFrame(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
+from ._events import TextMessage
 from ._utf8 import isUtf8
 
 if TYPE_CHECKING:
@@ -64,6 +65,22 @@ class Framer:
         if received is None:
             received = self._received = {}
         received[id(text)] = (text, payload)
+
+    def _textMessage(self, payload: bytes, events: list) -> None:
+        """
+        Add the event of a complete text message whose UTF-8 C{payload} was
+        checked as it arrived: decoded, unless the connection's
+        C{decodeText} is off.
+        """
+        if self._conn.decodeText:
+            text = payload.decode("utf-8")
+            events.append(TextMessage(text, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(text, payload)
+        else:
+            events.append(TextMessage(None, payload))
+            if len(payload) >= REUSE_MIN:
+                self._keepReceived(payload, payload)
 
     def _encodeText(self, text: str | bytes) -> bytes:
         """

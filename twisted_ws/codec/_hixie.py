@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import LocalProtocolError, PeerError
-from ._events import TextMessage
-from ._framing import REUSE_MIN, Framer
+from ._framing import Framer
 from ._utf8 import Utf8Validator
 
 if TYPE_CHECKING:
@@ -147,16 +146,7 @@ class HixieFramer(Framer):
 
     def _finishText(self, events: list) -> None:
         parts = self._parts
-        payload = parts[0] if len(parts) == 1 else b"".join(parts)
-        if self._conn.decodeText:
-            text = payload.decode("utf-8")
-            events.append(TextMessage(text, payload))
-            if len(payload) >= REUSE_MIN:
-                self._keepReceived(text, payload)
-        else:
-            events.append(TextMessage(None, payload))
-            if len(payload) >= REUSE_MIN:
-                self._keepReceived(payload, payload)
+        self._textMessage(parts[0] if len(parts) == 1 else b"".join(parts), events)
 
     def sendText(self, text: str | bytes) -> None:
         """

@@ -390,15 +390,8 @@ class HybiFramer(Framer):
             events.append(BinaryMessage(payload))
         elif not validator.end():
             raise PeerError("invalid UTF-8 in a text message: it ends inside a character", 1007)
-        elif self._conn.decodeText:
-            text = payload.decode("utf-8")
-            events.append(TextMessage(text, payload))
-            if len(payload) >= REUSE_MIN:
-                self._keepReceived(text, payload)
         else:
-            events.append(TextMessage(None, payload))
-            if len(payload) >= REUSE_MIN:
-                self._keepReceived(payload, payload)
+            self._textMessage(payload, events)
         self._msgOpcode = 0
         self._msgRsv = 0
         self._msgSize = 0
