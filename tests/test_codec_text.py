@@ -13,6 +13,7 @@ import random
 import struct
 from typing import Any
 
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.apps import echo
@@ -1289,6 +1290,7 @@ class EchoTextTests(SynchronousTestCase):
         """
         texts = ["", "h\u00e9llo", "\U0001d11e\u20ac\u00e9a", "\u4e16\u754c" * 400, "z" * 5000]
         factory = echo.makeFactory()
+        factory.reactor = MemoryReactorClock()
         for version in Version:
             client = Client(factory, version)
             self.assertFalse(client.server.codec.decodeText, version)
@@ -1305,6 +1307,7 @@ class EchoTextTests(SynchronousTestCase):
         instead of coming back.
         """
         factory = echo.makeFactory()
+        factory.reactor = MemoryReactorClock()
         for version in Version:
             if version.isHixie:
                 continue
