@@ -88,6 +88,8 @@ class OptionsTests(SynchronousTestCase):
         self.assertGreater(options.maxMessageSize, 0)
         self.assertIsNone(options.fragmentSize)
         self.assertTrue(options.autoPong)
+        self.assertTrue(options.decodeText)
+        self.assertIsNone(options.writeLowWater)
 
     def test_frozen(self) -> None:
         """
@@ -124,6 +126,11 @@ class OptionsTests(SynchronousTestCase):
         for name in ("openTimeout", "closeTimeout", "pingInterval", "pingTimeout"):
             self.assertRaises(ValueError, Options, **{name: 0})
         self.assertRaises(ValueError, Options, writeHighWater=0)
+        self.assertRaises(ValueError, Options, writeLowWater=-1)
+        self.assertRaises(ValueError, Options, writeHighWater=100, writeLowWater=100)
+        self.assertRaises(ValueError, Options, writeLowWater=0.5)
+        self.assertEqual(Options(writeHighWater=100, writeLowWater=99).writeLowWater, 99)
+        self.assertEqual(Options(writeLowWater=0).writeLowWater, 0)
         for proto in ("", "a b", "a,b", 'a"'):
             self.assertRaises(ValueError, Options, subprotocols=(proto,))
 

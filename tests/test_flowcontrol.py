@@ -12,6 +12,7 @@ import socket
 from typing import Any
 
 from twisted.internet import defer, reactor, task, threads
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -236,6 +237,91 @@ class OutgoingTests(SynchronousTestCase):
         p.app.transport.attachProducer(producer)
         p.server.stopProducing()
         self.assertEqual(producer.calls, ["stop"])
+
+    def buffered(self, p: Peer, size: int) -> None:
+        """
+        Make C{p}'s transport report C{size} bytes waiting to be sent.
+        """
+        p.transport.dataBuffer = b""
+        p.transport._tempDataLen = size
+
+    def test_lowWaterResumesBeforeEmpty(self) -> None:
+        """
+        While paused, the connection looks at the send buffer every 0.1 s
+        and resumes the producer once it is down to C{writeLowWater}, before
+        Twisted reports it empty; then it stops looking.
+        """
+        p = self.openPeer(options=Options(writeHighWater=1000, writeLowWater=200))
+        producer = RecordingProducer()
+        p.app.transport.attachProducer(producer)
+        self.buffered(p, 1001)
+        p.server.pauseProducing()
+        self.assertEqual(producer.calls, ["pause"])
+        self.buffered(p, 201)
+        p.clock.advance(0.1)
+        self.assertEqual(producer.calls, ["pause"])
+        self.assertTrue(p.server.writePaused)
+        self.buffered(p, 200)
+        p.clock.advance(0.1)
+        self.assertEqual(producer.calls, ["pause", "resume"])
+        self.assertFalse(p.server.writePaused)
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+
+    def test_lowWaterResumesReading(self) -> None:
+        """
+        With no producer attached, reading from the peer resumes at the
+        low-water mark.
+        """
+        p = self.openPeer(options=Options(writeHighWater=1000, writeLowWater=200))
+        self.buffered(p, 1001)
+        p.server.pauseProducing()
+        self.assertEqual(p.transport.producerState, "paused")
+        self.buffered(p, 100)
+        p.clock.advance(0.1)
+        self.assertEqual(p.transport.producerState, "producing")
+
+    def test_lowWaterDefaultQuarter(self) -> None:
+        """
+        By default the low-water mark is a quarter of C{writeHighWater}.
+        """
+        p = self.openPeer(options=Options(writeHighWater=1000))
+        self.buffered(p, 1001)
+        p.server.pauseProducing()
+        self.buffered(p, 251)
+        p.clock.advance(0.1)
+        self.assertTrue(p.server.writePaused)
+        self.buffered(p, 250)
+        p.clock.advance(0.1)
+        self.assertFalse(p.server.writePaused)
+
+    def test_lowWaterZeroWaitsForTwisted(self) -> None:
+        """
+        With C{writeLowWater=0} nothing looks at the buffer: only Twisted's
+        report that it is empty ends back-pressure.
+        """
+        p = self.openPeer(options=Options(writeHighWater=1000, writeLowWater=0))
+        self.buffered(p, 1001)
+        p.server.pauseProducing()
+        self.assertTrue(p.server.writePaused)
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+        p.server.resumeProducing()
+        self.assertFalse(p.server.writePaused)
+
+    def test_drainCheckCancelled(self) -> None:
+        """
+        The pending look at the buffer is cancelled when Twisted resumes the
+        connection first, and when the connection is lost while paused.
+        """
+        for end in ("resume", "lost"):
+            p = self.openPeer(options=Options(writeHighWater=1000))
+            self.buffered(p, 1001)
+            p.server.pauseProducing()
+            self.assertEqual(len(p.clock.getDelayedCalls()), 1)
+            if end == "resume":
+                p.server.resumeProducing()
+            else:
+                p.server.connectionLost(Failure(ConnectionDone()))
+            self.assertEqual(p.clock.getDelayedCalls(), [], end)
 
     def test_bufferedAmount(self) -> None:
         """

@@ -60,6 +60,8 @@ _BATCH_ITEMS = 512
 #: is written piece by piece instead of joined (see _flush).
 _SEPARATE_ITEMS = 16
 _SEPARATE_BYTES = 64 * 1024
+#: Seconds between looks at the send buffer while back-pressure lasts.
+_DRAIN_CHECK = 0.1
 #: How much a TCP transport reads at once.
 _READ_SIZE = 256 * 1024
 
@@ -289,6 +291,7 @@ class WebSocketConnection(protocol.Protocol):
         "_closeTimer",
         "_pingTimer",
         "_pongTimer",
+        "_drainCheck",
         "_producer",
         "_pull",
         "_pullStreaming",
@@ -316,6 +319,7 @@ class WebSocketConnection(protocol.Protocol):
         self._closeTimer: IDelayedCall | None = None
         self._pingTimer: IDelayedCall | None = None
         self._pongTimer: IDelayedCall | None = None
+        self._drainCheck: IDelayedCall | None = None
         self._producer: IPushProducer | None = None
         self._pull: IDelayedCall | None = None
         self._pullStreaming = True
@@ -638,7 +642,8 @@ class WebSocketConnection(protocol.Protocol):
     def attachProducer(self, producer: IPushProducer) -> None:
         """
         Attach a push producer: it is paused while the send buffer is above
-        C{Options.writeHighWater} and resumed once it drains.
+        C{Options.writeHighWater} and resumed once it is down to
+        C{Options.writeLowWater}.
         """
         if self._producer is not None:
             raise RuntimeError("a producer is already attached")
@@ -704,6 +709,7 @@ class WebSocketConnection(protocol.Protocol):
         if self._writePaused or self.bufferedAmount <= self.options.writeHighWater:
             return
         self._writePaused = True
+        self._scheduleDrainCheck()
         if self._producer is not None:
             if self._pullStreaming:
                 self._producer.pauseProducing()
@@ -714,12 +720,13 @@ class WebSocketConnection(protocol.Protocol):
 
     def resumeProducing(self) -> None:
         """
-        The transport's send buffer drained: resume the attached producer,
-        or reading.
+        The transport's send buffer drained (or, by L{_checkDrain}, fell to
+        C{Options.writeLowWater}): resume the attached producer, or reading.
         """
         if not self._writePaused:
             return
         self._writePaused = False
+        self._cancel("_drainCheck")
         if self._producer is not None and not self._pullStreaming:
             self._schedulePull()
             return
@@ -729,6 +736,27 @@ class WebSocketConnection(protocol.Protocol):
                 self.transport.resumeProducing()
         if self._producer is not None:
             self._producer.resumeProducing()
+
+    def _lowWater(self) -> int:
+        low = self.options.writeLowWater
+        return self.options.writeHighWater // 4 if low is None else low
+
+    def _scheduleDrainCheck(self) -> None:
+        if self._drainCheck is None and self._lowWater() > 0 and not self._lost:
+            self._drainCheck = self.reactor.callLater(_DRAIN_CHECK, self._checkDrain)
+
+    def _checkDrain(self) -> None:
+        """
+        While back-pressure lasts, end it once the send buffer is down to
+        the low-water mark; Twisted only says when it is empty.
+        """
+        self._drainCheck = None
+        if not self._writePaused or self._lost:
+            return
+        if self.bufferedAmount <= self._lowWater():
+            self.resumeProducing()
+        else:
+            self._scheduleDrainCheck()
 
     def stopProducing(self) -> None:
         """
@@ -873,7 +901,7 @@ class WebSocketConnection(protocol.Protocol):
         if self._lost:
             return
         self._lost = True
-        for name in ("_openTimer", "_closeTimer", "_pingTimer", "_pongTimer", "_pull"):
+        for name in ("_openTimer", "_closeTimer", "_pingTimer", "_pongTimer", "_drainCheck", "_pull"):
             self._cancel(name)
         if self._pending:
             # Messages held by pauseReading still reach the application

@@ -171,6 +171,12 @@ class Options:
         connection applies back-pressure: an attached producer is paused (or,
         with none attached, the connection stops reading from its peer) until
         the buffer has drained.
+    @ivar writeLowWater: bytes buffered for sending at or below which that
+        back-pressure ends, or L{None} for a quarter of C{writeHighWater}.
+        Twisted itself reports only an empty buffer; while back-pressure
+        lasts the connection looks at the buffer every 0.1 s as well, so
+        that sending resumes before the socket runs dry.  0 waits for the
+        empty buffer alone.
     @ivar logConnections: log each connection's opening (at debug level) and
         closing (at info level, with its version, peer and close code).
         Refused handshakes, protocol errors and timeouts are logged either
@@ -195,6 +201,7 @@ class Options:
     pingInterval: float | None = None
     pingTimeout: float | None = 20.0
     writeHighWater: int = 1024 * 1024
+    writeLowWater: int | None = None
     tcpNoDelay: bool = True
     logConnections: bool = True
 
@@ -225,6 +232,12 @@ class Options:
                 raise ValueError(f"Options.{name} must be positive or None, not {value!r}")
         if not isinstance(self.writeHighWater, int) or self.writeHighWater <= 0:
             raise ValueError(f"Options.writeHighWater must be a positive integer, not {self.writeHighWater!r}")
+        low = self.writeLowWater
+        if low is not None and (not isinstance(low, int) or not 0 <= low < self.writeHighWater):
+            raise ValueError(
+                f"Options.writeLowWater must be None or an integer from 0 to below "
+                f"writeHighWater ({self.writeHighWater}), not {low!r}"
+            )
         for proto in self.subprotocols:
             if not proto or any(c in proto for c in ' ,;"\t\r\n'):
                 raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
