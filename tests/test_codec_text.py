@@ -319,6 +319,23 @@ class _VectorChecksMixin:
         self.checkWhole(vectors)
         self.checkPieces(vectors)
 
+    def test_everyPlaceInLongText(self) -> None:
+        """
+        In a text long enough for the compiled check's 16-byte blocks, each
+        lead byte, forbidden byte and whole character is judged right at
+        every place from the start to the end, across the ends of the blocks
+        included (a lead byte on the last byte of the last block must still
+        be checked with what follows it).
+        """
+        inserts = [b"\xc0", b"\xc1", b"\xc2", b"\xe0", b"\xed", b"\xf0", b"\xf4", b"\xf5",
+                   b"\xff", b"\x80", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9d\x84\x9e"]
+        vectors = []
+        for insert in inserts:
+            for follow in (b"a", b"\x80", b"\x90\x80\x80"):
+                for where in range(0, 97):
+                    vectors.append(b"a" * where + insert + follow + b"b" * (96 - where))
+        self.checkWhole(vectors)
+
     def test_randomBytes(self) -> None:
         """
         Seeded random bytes are judged like the strict decoder does, whole

@@ -314,6 +314,10 @@ utf8Blocks(const unsigned char *s, Py_ssize_t n, int *valid)
     /*
      * The blocks end at i; a character whose lead byte is among their last
      * three bytes may go on past it: the caller checks it again, whole.
+     * Every byte from C0 up counts as a lead here, the invalid ones (C0,
+     * C1, F5-FF) included, which is why seqLength (0 for those) is not
+     * used: the blocks cannot judge such a byte on their last place, only
+     * the scalar check with the bytes after it can.
      */
     {
         Py_ssize_t k;
