@@ -7,6 +7,7 @@ follow, UTF-8 validation, the closing handshake and L{PreparedMessage}.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -102,6 +103,19 @@ def receivers(options: Options = DEFAULT_OPTIONS):
             lambda v=version: openClient(v, options),
             plainFrame,
         )
+
+
+def assertClosedCleanly(
+    testCase: SynchronousTestCase, conn: Any, byPeer: bool, closeTransport: bool
+) -> None:
+    """
+    C{conn} is closed after a clean closing handshake, started by the peer
+    or not, and asks its caller to end TCP or not.
+    """
+    testCase.assertIs(conn.state, State.CLOSED)
+    testCase.assertTrue(conn.wasClean)
+    testCase.assertIs(conn.closedByPeer, byPeer)
+    testCase.assertIs(conn.shouldCloseTransport, closeTransport)
 
 
 def closeFrameFrom(conn, code: int) -> bytes:
@@ -847,19 +861,13 @@ class ClosingHandshakeTests(SynchronousTestCase):
         data = server.dataToSend()
         self.assertEqual(data, b"\x88\x07\x03\xe9going")
         self.assertEqual(client.receiveData(data), [CloseReceived(1001, "going")])
-        self.assertIs(client.state, State.CLOSED)
-        self.assertTrue(client.wasClean)
-        self.assertTrue(client.closedByPeer)
+        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
         self.assertEqual((client.closeCode, client.closeReason), (1001, "going"))
-        self.assertFalse(client.shouldCloseTransport)
         reply = client.dataToSend()
         self.assertEqual(reply, maskedFrame(0x88, b"\x03\xe9"))
         self.assertEqual(server.receiveData(reply), [CloseReceived(1001, "")])
-        self.assertIs(server.state, State.CLOSED)
-        self.assertTrue(server.wasClean)
-        self.assertFalse(server.closedByPeer)
+        assertClosedCleanly(self, server, byPeer=False, closeTransport=True)
         self.assertEqual(server.closeCode, 1001)
-        self.assertTrue(server.shouldCloseTransport)
         self.assertIsNone(server.failure)
         client.receiveEOF()
         self.assertTrue(client.shouldCloseTransport)
@@ -874,17 +882,11 @@ class ClosingHandshakeTests(SynchronousTestCase):
         client.close(1000, "bye")
         self.assertIs(client.state, State.CLOSING)
         self.assertEqual(server.receiveData(client.dataToSend()), [CloseReceived(1000, "bye")])
-        self.assertIs(server.state, State.CLOSED)
-        self.assertTrue(server.closedByPeer)
-        self.assertTrue(server.wasClean)
-        self.assertTrue(server.shouldCloseTransport)
+        assertClosedCleanly(self, server, byPeer=True, closeTransport=True)
         reply = server.dataToSend()
         self.assertEqual(reply, b"\x88\x02\x03\xe8")
         self.assertEqual(client.receiveData(reply), [CloseReceived(1000, "")])
-        self.assertIs(client.state, State.CLOSED)
-        self.assertFalse(client.closedByPeer)
-        self.assertTrue(client.wasClean)
-        self.assertFalse(client.shouldCloseTransport)
+        assertClosedCleanly(self, client, byPeer=False, closeTransport=False)
         # closeCode and closeReason describe the peer's close frame.
         self.assertEqual((client.closeCode, client.closeReason), (1000, ""))
 

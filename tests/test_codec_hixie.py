@@ -20,6 +20,7 @@ from twisted_ws.codec import (
     Version,
 )
 
+from .test_codec_framing import assertClosedCleanly
 from .test_codec_handshake import (
     DEFAULT_OPTIONS,
     HIXIE75_RESPONSE,
@@ -169,17 +170,11 @@ class HixieClosingTests(SynchronousTestCase):
         data = server.dataToSend()
         self.assertEqual(data, b"\xff\x00")
         self.assertEqual(client.receiveData(data), [CloseReceived(1005, "")])
-        self.assertIs(client.state, State.CLOSED)
-        self.assertTrue(client.closedByPeer)
-        self.assertTrue(client.wasClean)
-        self.assertFalse(client.shouldCloseTransport)
+        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
         reply = client.dataToSend()
         self.assertEqual(reply, b"\xff\x00")
         self.assertEqual(server.receiveData(reply), [CloseReceived(1005, "")])
-        self.assertIs(server.state, State.CLOSED)
-        self.assertTrue(server.wasClean)
-        self.assertFalse(server.closedByPeer)
-        self.assertTrue(server.shouldCloseTransport)
+        assertClosedCleanly(self, server, byPeer=False, closeTransport=True)
 
     def test_hixie76ClientCloses(self) -> None:
         """
@@ -223,10 +218,7 @@ class HixieClosingTests(SynchronousTestCase):
         for conn in openPair(Version.HIXIE75):
             conn.close()
             self.assertEqual(conn.dataToSend(), b"")
-            self.assertIs(conn.state, State.CLOSED)
-            self.assertTrue(conn.shouldCloseTransport)
-            self.assertTrue(conn.wasClean)
-            self.assertFalse(conn.closedByPeer)
+            assertClosedCleanly(self, conn, byPeer=False, closeTransport=True)
             self.assertRaises(LocalProtocolError, conn.sendText, "x")
 
     def test_hixie75EOFIsClean(self) -> None:
@@ -236,11 +228,8 @@ class HixieClosingTests(SynchronousTestCase):
         """
         for conn in openPair(Version.HIXIE75):
             conn.receiveEOF()
-            self.assertIs(conn.state, State.CLOSED)
-            self.assertTrue(conn.wasClean)
-            self.assertTrue(conn.closedByPeer)
+            assertClosedCleanly(self, conn, byPeer=True, closeTransport=True)
             self.assertEqual(conn.closeCode, 1005)
-            self.assertTrue(conn.shouldCloseTransport)
             self.assertIsNone(conn.failure)
 
     def test_hixie76EOFIsUnclean(self) -> None:
