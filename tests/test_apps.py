@@ -25,8 +25,7 @@ from twisted_ws.codec import (
     TextMessage,
 )
 
-ALL_VERSIONS = list(Version)
-HYBI_VERSIONS = [v for v in Version if not v.isHixie]
+from .test_protocol import ALL_VERSIONS, HYBI_VERSIONS
 
 
 class BufferingTransport(StringTransport):

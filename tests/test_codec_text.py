@@ -32,7 +32,7 @@ from twisted_ws.codec import (
 
 from .test_apps import Client
 from .test_codec_framing import maskedFrame, openClient, plainFrame
-from .test_codec_handshake import ALL_VERSIONS, openServer, requestFor
+from .test_codec_handshake import ALL_VERSIONS, feed, openServer, requestFor
 from .test_protocol import Peer, Recorder
 from .test_speedups import _importError, _speedups
 
@@ -772,16 +772,6 @@ class TextMessageTests(SynchronousTestCase):
 UNDECODED = Options(decodeText=False)
 
 
-def feedInPieces(conn: Any, data: bytes, size: int) -> list[Any]:
-    """
-    Feed C{data} to C{conn} in pieces of C{size} bytes; return the events.
-    """
-    events: list[Any] = []
-    for i in range(0, len(data), size):
-        events += conn.receiveData(data[i : i + size])
-    return events
-
-
 def textFrame(version: Version, payload: bytes) -> bytes:
     """
     A whole text message with C{payload} as a client of C{version} sends it.
@@ -865,7 +855,7 @@ class DecodeTextOffTests(SynchronousTestCase):
         text = "a\u00f1\u20ac\U0001d11e" * 4
         for version in ALL_VERSIONS:
             data = textFrame(version, text.encode())
-            [event] = feedInPieces(self.server(version), data, 1)
+            [event] = feed(self.server(version), [data[i : i + 1] for i in range(len(data))])
             self.assertUndecoded(event, text, version)
             for cut in range(1, len(data)):
                 conn = self.server(version)
@@ -881,7 +871,9 @@ class DecodeTextOffTests(SynchronousTestCase):
         text = ("\u00e9" * 3 + "\U0001d11e") * 5000
         for version in ALL_VERSIONS:
             data = textFrame(version, text.encode())
-            [event] = feedInPieces(self.server(version), data, 1000)
+            [event] = feed(
+                self.server(version), [data[i : i + 1000] for i in range(0, len(data), 1000)]
+            )
             self.assertUndecoded(event, text, version)
 
     def test_fragmented(self) -> None:
@@ -901,7 +893,7 @@ class DecodeTextOffTests(SynchronousTestCase):
                 continue
             [event] = self.server(version).receiveData(data)
             self.assertUndecoded(event, text, version)
-            [event] = feedInPieces(self.server(version), data, 1)
+            [event] = feed(self.server(version), [data[i : i + 1] for i in range(len(data))])
             self.assertUndecoded(event, text, version)
 
     def test_invalidWholeFrame(self) -> None:

@@ -48,6 +48,17 @@ PEER = IPv4Address("TCP", "192.0.2.7", 40123)
 HOST = IPv4Address("TCP", "198.51.100.1", 8080)
 
 
+def deliver(protocol: Any, data: bytes, oneByte: bool) -> None:
+    """
+    Give C{data} to C{protocol.dataReceived}, whole or one byte at a time.
+    """
+    if oneByte:
+        for i in range(len(data)):
+            protocol.dataReceived(data[i : i + 1])
+    else:
+        protocol.dataReceived(data)
+
+
 class CountingTransport(StringTransport):
     """
     A L{StringTransport} that also remembers each call to C{write}, so a
@@ -200,11 +211,7 @@ class Peer:
         """
         Deliver C{data} to the server, whole or one byte at a time.
         """
-        if self.oneByte:
-            for i in range(len(data)):
-                self.server.dataReceived(data[i : i + 1])
-        else:
-            self.server.dataReceived(data)
+        deliver(self.server, data, self.oneByte)
 
     def flush(self) -> None:
         """

@@ -36,7 +36,7 @@ from twisted_ws.codec import (
     TextMessage,
 )
 
-from .test_protocol import ALL_VERSIONS, PEER, CountingTransport, Recorder
+from .test_protocol import ALL_VERSIONS, PEER, CountingTransport, Recorder, deliver
 
 HOST = IPv4Address("TCP", "127.0.0.1", 8080)
 PAGE = b"<html>an ordinary page</html>"
@@ -106,11 +106,7 @@ class WebPeer:
         """
         Deliver C{data} to the channel, whole or one byte at a time.
         """
-        if self.oneByte:
-            for i in range(len(data)):
-                self.channel.dataReceived(data[i : i + 1])
-        else:
-            self.channel.dataReceived(data)
+        deliver(self.channel, data, self.oneByte)
 
     def take(self) -> bytes:
         """
