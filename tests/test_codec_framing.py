@@ -12,16 +12,16 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.codec import (
-    BinaryMessage,
+    BytesMessage,
     ClientConnection,
     CloseReceived,
+    ConnectionFailed,
     LocalProtocolError,
     Options,
     PeerError,
     Ping,
     Pong,
     PreparedMessage,
-    ProtocolError,
     ServerConnection,
     State,
     TextMessage,
@@ -157,7 +157,7 @@ class VectorTests(SynchronousTestCase):
         """
         for version in HYBI_VERSIONS:
             server = openServer(version)
-            server.sendText("Hello")
+            server.sendTextMessage("Hello")
             self.assertEqual(server.dataToSend(), bytes.fromhex("810548656c6c6f"))
 
     def test_maskedHelloParsed(self) -> None:
@@ -175,7 +175,7 @@ class VectorTests(SynchronousTestCase):
         """
         for version in HYBI_VERSIONS:
             client = openClient(version)
-            client.sendText("Hello")
+            client.sendTextMessage("Hello")
             self.assertEqual(client.dataToSend(), bytes.fromhex("818537fa213d7f9f4d5158"))
 
     def test_fragmentsParsed(self) -> None:
@@ -194,7 +194,7 @@ class VectorTests(SynchronousTestCase):
         and C{80 02 6c 6f}.
         """
         server = openServer(Version.RFC6455, Options(fragmentSize=3))
-        server.sendText("Hello")
+        server.sendTextMessage("Hello")
         self.assertEqual(server.dataToSend(), bytes.fromhex("010348656c80026c6f"))
 
     def test_pingParsedAndAnsweredByClient(self) -> None:
@@ -225,8 +225,8 @@ class VectorTests(SynchronousTestCase):
         C{8a ...}.
         """
         server = openServer(Version.RFC6455)
-        server.sendPing(b"Hello")
-        server.sendPong(b"Hello")
+        server.ping(b"Hello")
+        server.pong(b"Hello")
         self.assertEqual(server.dataToSend(), bytes.fromhex("890548656c6c6f8a0548656c6c6f"))
 
     def test_pongParsed(self) -> None:
@@ -244,7 +244,7 @@ class VectorTests(SynchronousTestCase):
         """
         payload = bytes(range(256))
         server = openServer(Version.RFC6455)
-        server.sendBinary(payload)
+        server.sendBytesMessage(payload)
         self.assertEqual(server.dataToSend(), bytes.fromhex("827e0100") + payload)
 
     def test_256BytesParsed(self) -> None:
@@ -253,9 +253,9 @@ class VectorTests(SynchronousTestCase):
         """
         payload = bytes(range(256))
         data = bytes.fromhex("827e0100") + payload
-        self.assertParses(openClient, data, [BinaryMessage(payload)])
+        self.assertParses(openClient, data, [BytesMessage(payload)])
         self.assertParses(
-            lambda: openServer(Version.RFC6455), maskedFrame(0x82, payload), [BinaryMessage(payload)]
+            lambda: openServer(Version.RFC6455), maskedFrame(0x82, payload), [BytesMessage(payload)]
         )
 
     def test_64KiBSerialised(self) -> None:
@@ -265,7 +265,7 @@ class VectorTests(SynchronousTestCase):
         """
         payload = bytes(range(256)) * 256
         server = openServer(Version.RFC6455)
-        server.sendBinary(payload)
+        server.sendBytesMessage(payload)
         self.assertEqual(server.dataToSend(), bytes.fromhex("827f0000000000010000") + payload)
 
     def test_64KiBParsed(self) -> None:
@@ -275,11 +275,11 @@ class VectorTests(SynchronousTestCase):
         """
         payload = bytes(range(256)) * 256
         data = bytes.fromhex("827f0000000000010000") + payload
-        self.assertParses(openClient, data, [BinaryMessage(payload)], every=False)
+        self.assertParses(openClient, data, [BytesMessage(payload)], every=False)
         self.assertParses(
             lambda: openServer(Version.RFC6455),
             maskedFrame(0x82, payload),
-            [BinaryMessage(payload)],
+            [BytesMessage(payload)],
             every=False,
         )
 
@@ -297,12 +297,12 @@ class VectorTests(SynchronousTestCase):
         ):
             payload = b"\xa5" * n
             client, server = openPair(Version.RFC6455)
-            server.sendBinary(payload)
+            server.sendBytesMessage(payload)
             data = server.dataToSend()
             self.assertEqual(data, bytes.fromhex(header) + payload)
-            self.assertEqual(client.receiveData(data), [BinaryMessage(payload)])
-            client.sendBinary(payload)
-            self.assertEqual(server.receiveData(client.dataToSend()), [BinaryMessage(payload)])
+            self.assertEqual(client.receiveData(data), [BytesMessage(payload)])
+            client.sendBytesMessage(payload)
+            self.assertEqual(server.receiveData(client.dataToSend()), [BytesMessage(payload)])
 
     def test_clientMasksEachFrame(self) -> None:
         """
@@ -310,9 +310,9 @@ class VectorTests(SynchronousTestCase):
         source.
         """
         client = openClient()
-        client.sendBinary(b"abc")
-        client.sendPing(b"p")
-        client.sendPong(b"q")
+        client.sendBytesMessage(b"abc")
+        client.ping(b"p")
+        client.pong(b"q")
         client.close(1000)
         self.assertEqual(
             client.dataToSend(),
@@ -345,7 +345,7 @@ class PeerRuleTests(SynchronousTestCase):
         """
         In each role, the peer's C{frames} (a function of the frame encoder
         returning the bytes) fail the connection with C{code}: one
-        L{ProtocolError}, a close frame with C{code} queued, the connection
+        L{ConnectionFailed}, a close frame with C{code} queued, the connection
         closed uncleanly.
         """
         for label, make, encode in receivers(options):
@@ -353,21 +353,26 @@ class PeerRuleTests(SynchronousTestCase):
             for chunks in ([data], [data[i : i + 1] for i in range(len(data))]):
                 conn = make()
                 events = feed(conn, chunks)
-                errors = [e for e in events if isinstance(e, ProtocolError)]
+                errors = [e for e in events if isinstance(e, ConnectionFailed)]
                 self.assertEqual(len(errors), 1, (label, events))
                 self.assertIs(events[-1], errors[0], label)
                 self.assertEqual(errors[0].code, code, (label, errors[0].reason))
-                self.assertIs(conn.state, State.CLOSED, label)
+                # The close frame that reports the error is owed until the
+                # caller has answered what came before it.
+                self.assertIs(conn.state, State.REMOTE_CLOSING, label)
+                self.assertTrue(conn.closeAnswerPending, label)
                 self.assertTrue(conn.shouldCloseTransport, label)
                 self.assertFalse(conn.wasClean, label)
                 self.assertFalse(conn.closedByPeer, label)
                 self.assertEqual(conn.closeCode, code, label)
-                self.assertIsInstance(conn.failure, PeerError)
-                self.assertEqual(conn.failure.closeCode, code)
+                self.assertIsInstance(conn.cause, PeerError)
+                self.assertEqual(conn.cause.closeCode, code)
                 self.assertEqual(conn.dataToSend(), closeFrameFrom(conn, code), label)
+                self.assertIs(conn.state, State.CLOSED, label)
+                self.assertFalse(conn.closeAnswerPending, label)
                 self.assertEqual(conn.receiveData(encode(0x81, b"late")), [], label)
                 self.assertEqual(conn.dataToSend(), b"", label)
-                self.assertRaises(LocalProtocolError, conn.sendText, "x")
+                self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
 
     def test_serverRequiresMask(self) -> None:
         """
@@ -375,7 +380,7 @@ class PeerRuleTests(SynchronousTestCase):
         """
         server = openServer(Version.RFC6455)
         [event] = server.receiveData(bytes.fromhex("810548656c6c6f"))
-        self.assertEqual(event, ProtocolError(1002, event.reason))
+        self.assertEqual(event, ConnectionFailed(1002, event.reason))
         self.assertEqual(server.dataToSend(), bytes.fromhex("880203ea"))
 
     def test_clientRequiresUnmasked(self) -> None:
@@ -385,8 +390,9 @@ class PeerRuleTests(SynchronousTestCase):
         client = openClient()
         [event] = client.receiveData(bytes.fromhex("818537fa213d7f9f4d5158"))
         self.assertEqual(event.code, 1002)
-        self.assertIs(client.state, State.CLOSED)
+        self.assertIs(client.state, State.REMOTE_CLOSING)
         self.assertEqual(client.dataToSend(), maskedFrame(0x88, b"\x03\xea"))
+        self.assertIs(client.state, State.CLOSED)
 
     def test_rsvBitsWithoutExtension(self) -> None:
         """
@@ -484,7 +490,7 @@ class PeerRuleTests(SynchronousTestCase):
             header = bytearray(encode(0x82, b"\x00" * 65536)[:14])
             header[2] |= 0x80
             events = conn.receiveData(bytes(header))
-            self.assertEqual([type(e) for e in events], [ProtocolError], label)
+            self.assertEqual([type(e) for e in events], [ConnectionFailed], label)
             self.assertIn(events[0].code, (1002, 1009), label)
 
 
@@ -514,8 +520,8 @@ class ValidFrameTests(SynchronousTestCase):
                 conn.receiveData(data),
                 [
                     TextMessage("héllo"),
-                    BinaryMessage(b"\x00\xff"),
-                    BinaryMessage(b"abcdef"),
+                    BytesMessage(b"\x00\xff"),
+                    BytesMessage(b"abcdef"),
                     Ping(b"ping"),
                     Pong(b"pong"),
                     CloseReceived(1000, "bye"),
@@ -591,7 +597,7 @@ class ValidFrameTests(SynchronousTestCase):
         server.accept()
         client.receiveData(server.dataToSend())
         self.assertEqual(server.receiveData(maskedFrame(0xC1, b"hi")), [TextMessage("hi")])
-        self.assertEqual(client.receiveData(plainFrame(0xC2, b"hi")), [BinaryMessage(b"hi")])
+        self.assertEqual(client.receiveData(plainFrame(0xC2, b"hi")), [BytesMessage(b"hi")])
         [event] = server.receiveData(maskedFrame(0x41, b"a") + maskedFrame(0xC0, b"b"))
         self.assertEqual(event.code, 1002)
         [event] = client.receiveData(plainFrame(0xA1, b"a"))
@@ -615,14 +621,14 @@ class UTF8Tests(SynchronousTestCase):
 
     def assertFailsAt(self, make, data: bytes, index: int, msg=None) -> None:
         """
-        Feeding C{data} byte by byte, the only L{ProtocolError} (1007)
+        Feeding C{data} byte by byte, the only L{ConnectionFailed} (1007)
         appears when byte C{index} is fed.
         """
         conn = make()
         failedAt = None
         for i in range(len(data)):
             events = conn.receiveData(data[i : i + 1])
-            errors = [e for e in events if isinstance(e, ProtocolError)]
+            errors = [e for e in events if isinstance(e, ConnectionFailed)]
             if errors:
                 self.assertEqual([e.code for e in errors], [1007], msg)
                 self.assertIsNone(failedAt, msg)
@@ -733,11 +739,11 @@ class SendingTests(SynchronousTestCase):
             options = Options(fragmentSize=n)
             client, server = openPair(Version.RFC6455, options, options)
             for message in ("", "abc", "hello world", "x" * 5, "é" * 9):
-                server.sendText(message)
+                server.sendTextMessage(message)
                 self.assertEqual(client.receiveData(server.dataToSend()), [TextMessage(message)])
-                client.sendText(message)
+                client.sendTextMessage(message)
                 self.assertEqual(server.receiveData(client.dataToSend()), [TextMessage(message)])
-            server.sendBinary(b"0123456789")
+            server.sendBytesMessage(b"0123456789")
             data = server.dataToSend()
             frames = []
             pos = 0
@@ -759,7 +765,7 @@ class SendingTests(SynchronousTestCase):
         A message of exactly C{fragmentSize} bytes is one frame.
         """
         server = openServer(Version.RFC6455, Options(fragmentSize=5))
-        server.sendText("Hello")
+        server.sendTextMessage("Hello")
         self.assertEqual(server.dataToSend(), bytes.fromhex("810548656c6c6f"))
 
     def test_fragmentSizeSplitsMultibyte(self) -> None:
@@ -769,7 +775,7 @@ class SendingTests(SynchronousTestCase):
         """
         options = Options(fragmentSize=1)
         client, server = openPair(Version.RFC6455, options, options)
-        server.sendText("€")
+        server.sendTextMessage("€")
         data = server.dataToSend()
         self.assertEqual(data, bytes.fromhex("01 01 e2 00 01 82 80 01 ac".replace(" ", "")))
         self.assertEqual(client.receiveData(data), [TextMessage("€")])
@@ -780,7 +786,7 @@ class SendingTests(SynchronousTestCase):
         L{LocalProtocolError}.
         """
         server = openServer(Version.RFC6455)
-        self.assertRaises(LocalProtocolError, server.sendPing, b"a" * 126)
+        self.assertRaises(LocalProtocolError, server.ping, b"a" * 126)
         self.assertRaises(LocalProtocolError, server.sendPong, b"a" * 126)
         self.assertEqual(server.dataToSend(), b"")
         self.assertIs(server.state, State.OPEN)
@@ -822,9 +828,9 @@ class SendingTests(SynchronousTestCase):
         for conn in (openServer(Version.RFC6455), openClient()):
             conn.close()
             conn.dataToSend()
-            self.assertRaises(LocalProtocolError, conn.sendText, "x")
-            self.assertRaises(LocalProtocolError, conn.sendBinary, b"x")
-            self.assertRaises(LocalProtocolError, conn.sendPing, b"")
+            self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
+            self.assertRaises(LocalProtocolError, conn.sendBytesMessage, b"x")
+            self.assertRaises(LocalProtocolError, conn.ping, b"")
             self.assertRaises(LocalProtocolError, conn.sendPong, b"")
             self.assertEqual(conn.dataToSend(), b"")
 
@@ -838,7 +844,7 @@ class SendingTests(SynchronousTestCase):
         server.receiveData(client.dataToSend())
         for conn in (client, server):
             self.assertIs(conn.state, State.CLOSED)
-            self.assertRaises(LocalProtocolError, conn.sendText, "x")
+            self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
             self.assertRaises(LocalProtocolError, conn.sendPrepared, PreparedMessage("x"))
             conn.close()
             self.assertEqual(conn.dataToSend(), b"")
@@ -861,14 +867,16 @@ class ClosingHandshakeTests(SynchronousTestCase):
         data = server.dataToSend()
         self.assertEqual(data, b"\x88\x07\x03\xe9going")
         self.assertEqual(client.receiveData(data), [CloseReceived(1001, "going")])
-        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
+        self.assertIs(client.state, State.REMOTE_CLOSING)
+        self.assertTrue(client.closeAnswerPending)
         self.assertEqual((client.closeCode, client.closeReason), (1001, "going"))
         reply = client.dataToSend()
+        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
         self.assertEqual(reply, maskedFrame(0x88, b"\x03\xe9"))
         self.assertEqual(server.receiveData(reply), [CloseReceived(1001, "")])
         assertClosedCleanly(self, server, byPeer=False, closeTransport=True)
         self.assertEqual(server.closeCode, 1001)
-        self.assertIsNone(server.failure)
+        self.assertIsNone(server.cause)
         client.receiveEOF()
         self.assertTrue(client.shouldCloseTransport)
         self.assertTrue(client.wasClean)
@@ -882,8 +890,9 @@ class ClosingHandshakeTests(SynchronousTestCase):
         client.close(1000, "bye")
         self.assertIs(client.state, State.CLOSING)
         self.assertEqual(server.receiveData(client.dataToSend()), [CloseReceived(1000, "bye")])
-        assertClosedCleanly(self, server, byPeer=True, closeTransport=True)
+        self.assertIs(server.state, State.REMOTE_CLOSING)
         reply = server.dataToSend()
+        assertClosedCleanly(self, server, byPeer=True, closeTransport=True)
         self.assertEqual(reply, b"\x88\x02\x03\xe8")
         self.assertEqual(client.receiveData(reply), [CloseReceived(1000, "")])
         assertClosedCleanly(self, client, byPeer=False, closeTransport=False)
@@ -908,8 +917,8 @@ class ClosingHandshakeTests(SynchronousTestCase):
         client, server = openPair(Version.RFC6455)
         server.close()
         server.dataToSend()
-        client.sendText("late")
-        client.sendPing(b"p")
+        client.sendTextMessage("late")
+        client.ping(b"p")
         events = server.receiveData(client.dataToSend())
         self.assertEqual(events, [TextMessage("late"), Ping(b"p")])
         self.assertEqual(server.dataToSend(), b"")
@@ -936,7 +945,7 @@ class ClosingHandshakeTests(SynchronousTestCase):
             self.assertEqual(conn.closeCode, 1006)
             self.assertFalse(conn.wasClean)
             self.assertTrue(conn.shouldCloseTransport)
-            self.assertRaises(LocalProtocolError, conn.sendText, "x")
+            self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
 
     def test_eofWhileClosing(self) -> None:
         """
@@ -993,14 +1002,14 @@ class PreparedMessageTests(SynchronousTestCase):
             for data in messages + ([] if version.isHixie else [b"\x00\x01", b"y" * 300]):
                 prepared = PreparedMessage(data)
                 a, b = openServer(version), openServer(version)
-                a.sendPrepared(prepared)
-                a.sendPrepared(prepared)
+                a.sendPreparedMessage(prepared)
+                a.sendPreparedMessage(prepared)
                 if isinstance(data, str):
-                    b.sendText(data)
-                    b.sendText(data)
+                    b.sendTextMessage(data)
+                    b.sendTextMessage(data)
                 else:
-                    b.sendBinary(data)
-                    b.sendBinary(data)
+                    b.sendBytesMessage(data)
+                    b.sendBytesMessage(data)
                 self.assertEqual(a.dataToSend(), b.dataToSend(), (version, data[:10]))
 
     def test_fragmentedServer(self) -> None:
@@ -1009,8 +1018,8 @@ class PreparedMessageTests(SynchronousTestCase):
         """
         a = openServer(Version.RFC6455, Options(fragmentSize=2))
         b = openServer(Version.RFC6455, Options(fragmentSize=2))
-        a.sendPrepared(PreparedMessage("Hello"))
-        b.sendText("Hello")
+        a.sendPreparedMessage(PreparedMessage("Hello"))
+        b.sendTextMessage("Hello")
         self.assertEqual(a.dataToSend(), b.dataToSend())
 
     def test_client(self) -> None:
@@ -1018,8 +1027,8 @@ class PreparedMessageTests(SynchronousTestCase):
         On a client, a prepared message is masked like any other.
         """
         a, b = openClient(), openClient()
-        a.sendPrepared(PreparedMessage(b"abc"))
-        b.sendBinary(b"abc")
+        a.sendPreparedMessage(PreparedMessage(b"abc"))
+        b.sendBytesMessage(b"abc")
         self.assertEqual(a.dataToSend(), b.dataToSend())
 
     def test_binaryOnHixie(self) -> None:
@@ -1065,16 +1074,16 @@ class RepliesBeforeCloseTests(SynchronousTestCase):
         answered, and the answer precedes the close reply.
         """
         server, client = self._serverAndClient()
-        client.sendText("hello")
+        client.sendTextMessage("hello")
         client.close(1000, "bye")
         events = server.receiveData(client.dataToSend())
         self.assertEqual(events, [TextMessage("hello"), CloseReceived(1000, "bye")])
-        server.sendText("echo: hello")
+        server.sendTextMessage("echo: hello")
         self.assertEqual(
             client.receiveData(server.dataToSend()),
             [TextMessage("echo: hello"), CloseReceived(1000, "")],
         )
-        self.assertRaises(LocalProtocolError, server.sendText, "too late")
+        self.assertRaises(LocalProtocolError, server.sendTextMessage, "too late")
 
     def test_replyBeforeErrorClose(self) -> None:
         """
@@ -1082,13 +1091,13 @@ class RepliesBeforeCloseTests(SynchronousTestCase):
         still be answered before the 1002 close frame.
         """
         server, client = self._serverAndClient()
-        client.sendText("hello")
+        client.sendTextMessage("hello")
         data = client.dataToSend() + bytes([0x83, 0x80]) + b"abcd"
         events = server.receiveData(data)
         self.assertEqual(events[0], TextMessage("hello"))
         self.assertEqual(events[1].code, 1002)
-        self.assertEqual(server.state, State.CLOSED)
-        server.sendText("echo: hello")
+        self.assertEqual(server.state, State.REMOTE_CLOSING)
+        server.sendTextMessage("echo: hello")
         received = client.receiveData(server.dataToSend())
         self.assertEqual(received[0], TextMessage("echo: hello"))
         self.assertEqual(received[1], CloseReceived(1002, ""))
@@ -1113,13 +1122,13 @@ class TextEchoTests(SynchronousTestCase):
         client.receiveData(server.dataToSend())
         texts = ["héllo wörld " * 100, "ünïcode " * 100]
         for text in texts:
-            client.sendText(text)
+            client.sendTextMessage(text)
         messages = server.receiveData(client.dataToSend())
         self.assertEqual([m.data for m in messages], texts)
         self.assertEqual(len(server._framer._received), 2)
         for message in reversed(messages):
-            server.sendText(message.data)
-        server.sendText("other")
+            server.sendTextMessage(message.data)
+        server.sendTextMessage("other")
         self.assertEqual(
             client.receiveData(server.dataToSend()),
             [TextMessage(texts[1]), TextMessage(texts[0]), TextMessage("other")],

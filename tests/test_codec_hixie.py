@@ -11,10 +11,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_ws.codec import (
     ClientConnection,
     CloseReceived,
+    ConnectionFailed,
     LocalProtocolError,
     Options,
     PeerError,
-    ProtocolError,
     State,
     TextMessage,
     Version,
@@ -78,9 +78,9 @@ class TextFrameTests(SynchronousTestCase):
         for version in HIXIE_VERSIONS:
             client, server = openPair(version)
             for conn in (client, server):
-                conn.sendText("Hello")
-                conn.sendText("é")
-                conn.sendText("")
+                conn.sendTextMessage("Hello")
+                conn.sendTextMessage("é")
+                conn.sendTextMessage("")
                 self.assertEqual(conn.dataToSend(), b"\x00Hello\xff\x00\xc3\xa9\xff\x00\xff")
 
     def test_receiveText(self) -> None:
@@ -104,9 +104,9 @@ class TextFrameTests(SynchronousTestCase):
         """
         for version in HIXIE_VERSIONS:
             client, server = openPair(version)
-            client.sendText("ping ✓")
+            client.sendTextMessage("ping ✓")
             [event] = server.receiveData(client.dataToSend())
-            server.sendText(event.data)
+            server.sendTextMessage(event.data)
             self.assertEqual(client.receiveData(server.dataToSend()), [TextMessage("ping ✓")])
 
     def test_lengthPrefixedFramesDiscarded(self) -> None:
@@ -146,8 +146,8 @@ class TextFrameTests(SynchronousTestCase):
         """
         for version in HIXIE_VERSIONS:
             for conn in openPair(version):
-                self.assertRaises(LocalProtocolError, conn.sendBinary, b"x")
-                self.assertRaises(LocalProtocolError, conn.sendPing, b"")
+                self.assertRaises(LocalProtocolError, conn.sendBytesMessage, b"x")
+                self.assertRaises(LocalProtocolError, conn.ping, b"")
                 self.assertRaises(LocalProtocolError, conn.sendPong, b"")
                 self.assertEqual(conn.dataToSend(), b"")
                 self.assertIs(conn.state, State.OPEN)
@@ -170,8 +170,9 @@ class HixieClosingTests(SynchronousTestCase):
         data = server.dataToSend()
         self.assertEqual(data, b"\xff\x00")
         self.assertEqual(client.receiveData(data), [CloseReceived(1005, "")])
-        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
+        self.assertIs(client.state, State.REMOTE_CLOSING)
         reply = client.dataToSend()
+        assertClosedCleanly(self, client, byPeer=True, closeTransport=False)
         self.assertEqual(reply, b"\xff\x00")
         self.assertEqual(server.receiveData(reply), [CloseReceived(1005, "")])
         assertClosedCleanly(self, server, byPeer=False, closeTransport=True)
@@ -219,7 +220,7 @@ class HixieClosingTests(SynchronousTestCase):
             conn.close()
             self.assertEqual(conn.dataToSend(), b"")
             assertClosedCleanly(self, conn, byPeer=False, closeTransport=True)
-            self.assertRaises(LocalProtocolError, conn.sendText, "x")
+            self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
 
     def test_hixie75EOFIsClean(self) -> None:
         """
@@ -230,7 +231,7 @@ class HixieClosingTests(SynchronousTestCase):
             conn.receiveEOF()
             assertClosedCleanly(self, conn, byPeer=True, closeTransport=True)
             self.assertEqual(conn.closeCode, 1005)
-            self.assertIsNone(conn.failure)
+            self.assertIsNone(conn.cause)
 
     def test_hixie76EOFIsUnclean(self) -> None:
         """
@@ -250,25 +251,26 @@ class HixieErrorTests(SynchronousTestCase):
 
     def assertFailsAt(self, make, data: bytes, index: int, code: int, msg=None) -> None:
         """
-        Feeding C{data} byte by byte, one L{ProtocolError} with C{code}
+        Feeding C{data} byte by byte, one L{ConnectionFailed} with C{code}
         appears when byte C{index} is fed, and the connection is closed.
         """
         conn = make()
         failedAt = None
         for i in range(len(data)):
             events = conn.receiveData(data[i : i + 1])
-            errors = [e for e in events if isinstance(e, ProtocolError)]
+            errors = [e for e in events if isinstance(e, ConnectionFailed)]
             if errors:
                 self.assertEqual([e.code for e in errors], [code], msg)
                 self.assertIsNone(failedAt, msg)
                 failedAt = i
         self.assertEqual(failedAt, index, msg)
-        self.assertIs(conn.state, State.CLOSED, msg)
+        self.assertIs(conn.state, State.REMOTE_CLOSING, msg)
         self.assertTrue(conn.shouldCloseTransport, msg)
         self.assertFalse(conn.wasClean, msg)
-        self.assertIsInstance(conn.failure, PeerError, msg)
-        self.assertIn(conn.dataToSend(), (b"", b"\xff\x00"), msg)
-        self.assertRaises(LocalProtocolError, conn.sendText, "x")
+        self.assertIsInstance(conn.cause, PeerError, msg)
+        self.assertEqual(conn.dataToSend(), b"", msg)
+        self.assertIs(conn.state, State.CLOSED, msg)
+        self.assertRaises(LocalProtocolError, conn.sendTextMessage, "x")
 
     def test_invalidUTF8(self) -> None:
         """
@@ -313,6 +315,8 @@ class HixieErrorTests(SynchronousTestCase):
             conn = make()
             [event] = conn.receiveData(b"\x80\x81\x00")
             self.assertEqual(event.code, 1009, label)
+            self.assertIs(conn.state, State.REMOTE_CLOSING)
+            self.assertEqual(conn.dataToSend(), b"", label)
             self.assertIs(conn.state, State.CLOSED)
 
     def test_lengthPrefixTooLong(self) -> None:

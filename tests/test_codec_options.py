@@ -156,7 +156,7 @@ class FrameLimitTests(SynchronousTestCase):
             events = conn.receiveData(last[headerLength - 1 : headerLength])
             self.assertEqual([type(e) for e in events], [ProtocolError], label)
             self.assertEqual(events[0].code, 1009, label)
-            self.assertIs(conn.state, State.CLOSED)
+            self.assertIs(conn.state, State.REMOTE_CLOSING)
             self.assertEqual(conn.closeCode, 1009)
 
     def test_frameTooBig7Bit(self) -> None:

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.codec import (
-    BinaryMessage,
+    BytesMessage,
     ClientConnection,
     CloseReceived,
+    ConnectionFailed,
     ConnectionOpened,
     HandshakeFailed,
     Options,
     Ping,
-    ProtocolError,
     RequestReceived,
     ServerConnection,
     State,
@@ -109,13 +109,13 @@ class RoundTripTests(SynchronousTestCase):
         expected = []
         for kind, value in items:
             if kind == "text":
-                sender.sendText(value)
+                sender.sendTextMessage(value)
                 expected.append(TextMessage(value))
             elif kind == "binary":
-                sender.sendBinary(value)
-                expected.append(BinaryMessage(value))
+                sender.sendBytesMessage(value)
+                expected.append(BytesMessage(value))
             else:
-                sender.sendPing(value)
+                sender.ping(value)
                 expected.append(Ping(value))
         self.assertEqual(transfer(sender, receiver, sizes), expected)
 
@@ -186,13 +186,13 @@ class GarbageTests(SynchronousTestCase):
                 self.assertEqual(events, [])
             if accept and any(isinstance(e, RequestReceived) for e in events):
                 events = events + conn.accept()
-            failures = [e for e in events if isinstance(e, (ProtocolError, HandshakeFailed))]
+            failures = [e for e in events if isinstance(e, (ConnectionFailed, HandshakeFailed))]
             if failures:
                 self.assertEqual(len(failures), 1, events)
                 self.assertIs(events[-1], failures[0])
-                self.assertIs(conn.state, State.CLOSED)
+                self.assertIn(conn.state, (State.REMOTE_CLOSING, State.CLOSED))
                 self.assertTrue(conn.shouldCloseTransport)
-                self.assertIsNotNone(conn.failure)
+                self.assertIsNotNone(conn.cause)
             self.checkState(conn)
             self.assertIsInstance(conn.dataToSend(), bytes)
             finished = conn.state is State.CLOSED
@@ -203,13 +203,16 @@ class GarbageTests(SynchronousTestCase):
     def checkState(self, conn) -> None:
         """
         A closed connection either asks for the transport to be closed or is
-        a client waiting for the server to end TCP after a clean close.
+        a client waiting for the server to end TCP after a clean close; one
+        that is still open or waiting for the peer's close frame does not
+        ask for it; one that owes its close frame is in REMOTE_CLOSING.
         """
         if conn.state is State.CLOSED and not conn.shouldCloseTransport:
             self.assertIsInstance(conn, ClientConnection)
             self.assertTrue(conn.wasClean)
-        if conn.state is not State.CLOSED:
+        if conn.state in (State.CONNECTING, State.OPEN, State.LOCAL_CLOSING):
             self.assertFalse(conn.shouldCloseTransport)
+        self.assertIs(conn.closeAnswerPending, conn.state is State.REMOTE_CLOSING)
 
     @SETTINGS
     @given(data=st.binary(max_size=400), sizes=chunkSizes)

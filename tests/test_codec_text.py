@@ -18,10 +18,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.apps import echo
 from twisted_ws.codec import (
-    BinaryMessage,
+    BytesMessage,
+    ConnectionFailed,
     LocalProtocolError,
     Options,
-    ProtocolError,
     State,
     TextMessage,
     Version,
@@ -784,13 +784,13 @@ def textFrame(version: Version, payload: bytes) -> bytes:
 def assertFailsAt(testCase: SynchronousTestCase, conn: Any, data: bytes, index: int,
                   msg: Any = None) -> None:
     """
-    Feeding C{data} to C{conn} byte by byte, the only L{ProtocolError}
+    Feeding C{data} to C{conn} byte by byte, the only L{ConnectionFailed}
     (1007) appears when byte C{index} is fed.
     """
     failedAt = None
     for i in range(len(data)):
         events = conn.receiveData(data[i : i + 1])
-        errors = [e for e in events if isinstance(e, ProtocolError)]
+        errors = [e for e in events if isinstance(e, ConnectionFailed)]
         testCase.assertFalse([e for e in events if isinstance(e, TextMessage)], msg)
         if errors:
             testCase.assertEqual([e.code for e in errors], [1007], msg)
@@ -906,11 +906,12 @@ class DecodeTextOffTests(SynchronousTestCase):
                             b"ok\xe2\x82"):
                 conn = self.server(version)
                 events = conn.receiveData(textFrame(version, payload))
-                self.assertEqual([type(e) for e in events], [ProtocolError], (version, payload))
+                self.assertEqual([type(e) for e in events], [ConnectionFailed], (version, payload))
                 self.assertEqual(events[0].code, 1007, (version, payload))
                 self.assertEqual(conn.closeCode, 1007)
-                self.assertIs(conn.state, State.CLOSED)
+                self.assertIs(conn.state, State.REMOTE_CLOSING)
                 out = conn.dataToSend()
+                self.assertIs(conn.state, State.CLOSED)
                 if version.isHixie:
                     self.assertIn(out, (b"", b"\xff\x00"), version)
                 else:
@@ -974,7 +975,7 @@ class DecodeTextOffTests(SynchronousTestCase):
             if version.isHixie:
                 continue
             conn = self.server(version)
-            self.assertEqual(conn.receiveData(maskedFrame(0x82, payload)), [BinaryMessage(payload)])
+            self.assertEqual(conn.receiveData(maskedFrame(0x82, payload)), [BytesMessage(payload)])
             self.assertIs(conn.state, State.OPEN)
 
     def test_clientSide(self) -> None:
@@ -1032,18 +1033,18 @@ class SendBytesTests(SynchronousTestCase):
         for version in ALL_VERSIONS:
             for text in texts:
                 fromText = openServer(version)
-                fromText.sendText(text)
+                fromText.sendTextMessage(text)
                 fromBytes = openServer(version)
-                fromBytes.sendText(text.encode())
+                fromBytes.sendTextMessage(text.encode())
                 self.assertEqual(fromBytes.dataToSend(), fromText.dataToSend(), version)
         for version in ALL_VERSIONS:
             if version.isHixie:
                 continue
             for text in texts:
                 fromText = openClient(version)
-                fromText.sendText(text)
+                fromText.sendTextMessage(text)
                 fromBytes = openClient(version)
-                fromBytes.sendText(text.encode())
+                fromBytes.sendTextMessage(text.encode())
                 self.assertEqual(fromBytes.dataToSend(), fromText.dataToSend(), version)
 
     def test_fragmented(self) -> None:
@@ -1056,9 +1057,9 @@ class SendBytesTests(SynchronousTestCase):
             if version.isHixie:
                 continue
             fromText = openServer(version, options)
-            fromText.sendText(text)
+            fromText.sendTextMessage(text)
             fromBytes = openServer(version, options)
-            fromBytes.sendText(text.encode())
+            fromBytes.sendTextMessage(text.encode())
             sent = fromBytes.dataToSend()
             self.assertEqual(sent, fromText.dataToSend())
             self.assertEqual(sent[:5], b"\x01\x03\xe2\x82\xac")
@@ -1071,7 +1072,7 @@ class SendBytesTests(SynchronousTestCase):
             if version.isHixie:
                 continue
             conn = openServer(version)
-            conn.sendText("caf\u00e9 \U0001f600".encode())
+            conn.sendTextMessage("caf\u00e9 \U0001f600".encode())
             client = openClient(version)
             self.assertEqual(client.receiveData(conn.dataToSend()),
                              [TextMessage("caf\u00e9 \U0001f600")])
@@ -1085,10 +1086,10 @@ class SendBytesTests(SynchronousTestCase):
             for bad in (b"\xff", b"ab\xc0\xaf", b"\xed\xa0\x80", b"ok\xe2\x82",
                         b"\xf4\x90\x80\x80", b"x" * 600 + b"\x80"):
                 conn = openServer(version)
-                self.assertRaises(LocalProtocolError, conn.sendText, bad)
+                self.assertRaises(LocalProtocolError, conn.sendTextMessage, bad)
                 self.assertEqual(conn.dataToSend(), b"", (version, bad))
                 self.assertIs(conn.state, State.OPEN)
-                conn.sendText(b"after")
+                conn.sendTextMessage(b"after")
                 self.assertEqual(conn.dataToSend(), openServerSent(version, "after"))
 
     def test_echoNotCheckedAgain(self) -> None:
@@ -1110,24 +1111,24 @@ class SendBytesTests(SynchronousTestCase):
             conn = openServer(version, UNDECODED)
             [event] = conn.receiveData(textFrame(version, text.encode()))
             del calls[:]
-            conn.sendText(event.utf8)
+            conn.sendTextMessage(event.utf8)
             self.assertEqual(calls, [], version)
             self.assertEqual(conn.dataToSend(), openServerSent(version, text))
 
             [event] = conn.receiveData(textFrame(version, text.encode()))
             copy = bytes(bytearray(event.utf8))
             self.assertIsNot(copy, event.utf8)
-            conn.sendText(copy)
+            conn.sendTextMessage(copy)
             self.assertEqual(calls, [len(copy)], version)
             conn.dataToSend()
             del calls[:]
-            conn.sendText(event.utf8)
+            conn.sendTextMessage(event.utf8)
             self.assertEqual(calls, [len(copy)], version)
             conn.dataToSend()
 
             del calls[:]
             [event] = conn.receiveData(textFrame(version, b"short"))
-            conn.sendText(event.utf8)
+            conn.sendTextMessage(event.utf8)
             self.assertEqual(calls, [5], version)
             self.assertEqual(conn.dataToSend(), openServerSent(version, "short"))
 
@@ -1137,7 +1138,7 @@ def openServerSent(version: Version, text: str) -> bytes:
     What an open server connection of C{version} sends for C{text}.
     """
     conn = openServer(version)
-    conn.sendText(text)
+    conn.sendTextMessage(text)
     return conn.dataToSend()
 
 
@@ -1211,7 +1212,7 @@ class TwistedLayerTests(SynchronousTestCase):
 
     def sendTexts(self, p: Peer) -> None:
         for text in TEXTS:
-            p.client.sendText(text)
+            p.client.sendTextMessage(text)
         p.flush()
 
     def test_utf8MessageReceived(self) -> None:
@@ -1276,7 +1277,7 @@ class TwistedLayerTests(SynchronousTestCase):
         """
         for version in Version:
             p = self.openPeer(version, Utf8Replier)
-            p.client.sendText("\u00e9" * 600)
+            p.client.sendTextMessage("\u00e9" * 600)
             p.flush()
             events = p.receive()
             self.assertEqual(events, [TextMessage("\u00e9" * 600), TextMessage("\u00e9" * 600 + "!")])
@@ -1304,7 +1305,7 @@ class EchoTextTests(SynchronousTestCase):
             client = Client(factory, version)
             self.assertFalse(client.server.codec.decodeText, version)
             for text in texts:
-                client.codec.sendText(text.encode())
+                client.codec.sendTextMessage(text.encode())
             client.pump()
             received = client.take(TextMessage)
             self.assertEqual([e.utf8 for e in received], [t.encode() for t in texts], version)

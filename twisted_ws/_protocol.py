@@ -16,8 +16,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from .codec import (
-    BinaryMessage,
+    BytesMessage,
     CloseReceived,
+    ConnectionFailed,
     ConnectionOpened,
     HandshakeFailed,
     LocalProtocolError,
@@ -25,7 +26,6 @@ from .codec import (
     Ping,
     Pong,
     PreparedMessage,
-    ProtocolError,
     RequestReceived,
     ServerConnection,
     State,
@@ -409,7 +409,7 @@ class WebSocketConnection(protocol.Protocol):
         try:
             for event in events:
                 cls = event.__class__
-                if cls is BinaryMessage:
+                if cls is BytesMessage:
                     app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
                 elif cls is TextMessage:
                     # The codec decoded the text unless the application asked
@@ -460,7 +460,7 @@ class WebSocketConnection(protocol.Protocol):
                 pingReceived(event.data)  # type: ignore[attr-defined]
         elif cls is CloseReceived:
             self._closeStarted()
-        elif cls is ProtocolError:
+        elif cls is ConnectionFailed:
             _log.info(
                 "WebSocket peer {peer} broke the protocol: {code} {reason}",
                 peer=_peerText(self),
@@ -525,8 +525,8 @@ class WebSocketConnection(protocol.Protocol):
         here first would copy every byte once more.
         """
         codec = self.codec
-        if codec._pendingClose is not None and not self._pending:
-            codec._sendPendingClose()
+        if codec.closeAnswerPending and not self._pending:
+            codec.answerClose()
         out = codec._out
         if out and not self._lost:
             n = len(out)
@@ -575,7 +575,7 @@ class WebSocketConnection(protocol.Protocol):
         Send a L{PreparedMessage}: a message framed once for many
         connections, as a broadcast does.
         """
-        self.codec.sendPrepared(message)
+        self.codec.sendPreparedMessage(message)
         if not self._inReceive:
             self._flush()
 
@@ -917,7 +917,7 @@ class WebSocketConnection(protocol.Protocol):
             closed.cause = reason.value
         else:
             cls = CleanClose if codec.wasClean else AbnormalClose
-            cause = codec.failure if codec.failure is not None else (
+            cause = codec.cause if codec.cause is not None else (
                 None if codec.wasClean else reason.value
             )
             closed = cls(

@@ -14,7 +14,7 @@ import socket
 import sys
 
 from twisted_ws.codec import (
-    BinaryMessage,
+    BytesMessage,
     ClientConnection,
     ConnectionOpened,
     HandshakeFailed,
@@ -44,12 +44,12 @@ def main(port, label="rfc6455", path="/echo"):
                 print("open:", event.version.label)
                 for message in sent:
                     if isinstance(message, str):
-                        conn.sendText(message)
+                        conn.sendTextMessage(message)
                     else:
-                        conn.sendBinary(message)
+                        conn.sendBytesMessage(message)
             elif isinstance(event, HandshakeFailed):
                 print("handshake failed:", event.status, event.reason)
-            elif isinstance(event, (TextMessage, BinaryMessage)):
+            elif isinstance(event, (TextMessage, BytesMessage)):
                 received.append(event.data)
                 if len(received) == len(sent):
                     conn.close(1000, "done")

@@ -11,7 +11,7 @@ import socket
 import sys
 
 from twisted_ws.codec import (
-    BinaryMessage,
+    BytesMessage,
     Options,
     RequestReceived,
     ServerConnection,
@@ -37,9 +37,9 @@ def serveConnection(sock):
                 # Bytes that followed the request become events too.
                 pending.extend(conn.accept())
             elif isinstance(event, TextMessage):
-                conn.sendText(event.utf8)
-            elif isinstance(event, BinaryMessage):
-                conn.sendBinary(event.data)
+                conn.sendTextMessage(event.utf8)
+            elif isinstance(event, BytesMessage):
+                conn.sendBytesMessage(event.data)
             # Pings are answered by the codec itself; a close frame from the
             # peer is answered too, and shouldCloseTransport turns true.
         sock.sendall(conn.dataToSend())

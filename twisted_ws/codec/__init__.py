@@ -13,12 +13,13 @@ or on plain sockets, can be built on it::
         if isinstance(event, RequestReceived):
             conn.accept()
         elif isinstance(event, TextMessage):
-            conn.sendText(event.data)
+            conn.sendTextMessage(event.data)
     sock.sendall(conn.dataToSend())
 """
 
 from ._connection import ClientConnection, Connection, PreparedMessage, ServerConnection
 from ._errors import (
+    ConnectionClosedError,
     HandshakeError,
     InvalidAccept,
     InvalidChallenge,
@@ -30,14 +31,14 @@ from ._errors import (
     WebSocketError,
 )
 from ._events import (
-    BinaryMessage,
+    BytesMessage,
     CloseReceived,
+    ConnectionFailed,
     ConnectionOpened,
     Event,
     HandshakeFailed,
     Ping,
     Pong,
-    ProtocolError,
     RequestReceived,
     TextMessage,
 )
@@ -45,14 +46,17 @@ from ._extensions import Extension, ExtensionFactory, formatExtension, parseExte
 from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76KeyNumber
 from ._hybi import isValidCloseCode
 from ._mask import mask
-from ._options import CloseCode, Options, State, Version
+from ._options import CloseCode, Options, Version
+from ._state import HandshakeStep, State
 
 __all__ = [
-    "BinaryMessage",
+    "BytesMessage",
     "ClientConnection",
     "CloseCode",
     "CloseReceived",
     "Connection",
+    "ConnectionClosedError",
+    "ConnectionFailed",
     "ConnectionOpened",
     "Event",
     "Extension",
@@ -60,6 +64,7 @@ __all__ = [
     "HandshakeError",
     "HandshakeFailed",
     "HandshakeRequest",
+    "HandshakeStep",
     "InvalidAccept",
     "InvalidChallenge",
     "InvalidHeader",
@@ -71,7 +76,6 @@ __all__ = [
     "Ping",
     "Pong",
     "PreparedMessage",
-    "ProtocolError",
     "RequestReceived",
     "ServerConnection",
     "State",
@@ -86,3 +90,18 @@ __all__ = [
     "mask",
     "parseExtensions",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Former names, kept for one release with a DeprecationWarning.
+    from . import _events
+
+    new = _events.DEPRECATED_NAMES.get(name)
+    if new is not None:
+        import warnings
+
+        warnings.warn(
+            f"twisted_ws.codec.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2
+        )
+        return getattr(_events, new)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,15 +7,14 @@ bytes to send accumulate until C{dataToSend} is called.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._errors import HandshakeError, InvalidHeader, LocalProtocolError, PeerError
 from ._events import (
-    CloseReceived,
     ConnectionOpened,
     HandshakeFailed,
-    ProtocolError,
     RequestReceived,
 )
 from ._handshake import (
@@ -30,7 +29,8 @@ from ._handshake import (
 )
 from ._hixie import HixieFramer
 from ._hybi import HybiFramer, PlainServerHybiFramer, encodeServerFrame
-from ._options import Options, State, Version
+from ._options import Options, Version
+from ._state import State, Trigger, transition
 
 if TYPE_CHECKING:
     from ._extensions import Extension, ExtensionFactory
@@ -83,27 +83,44 @@ class PreparedMessage:
 
 class Connection:
     """
-    What server and client connections share: the state machine of the
-    closing handshake, the outgoing buffer, and the sending methods.
+    What server and client connections share: the state machine (see
+    L{State} and the one table of its transitions in
+    C{twisted_ws.codec._state}), the outgoing buffer, and the sending
+    methods.
+
+    How the connection closed is derived from what happened, not stored
+    twice: the close frame this side sent, the one the peer sent, the peer
+    error that failed the connection (C{cause}), or the way it ended
+    otherwise (the TCP connection ended, the handshake was refused).
+
+    The sending methods C{sendTextMessage}, C{sendBytesMessage}, C{ping} and
+    C{pong} are attributes bound, once the connection opens, straight to the
+    framing of its protocol version, so that a send costs one call.  Before
+    the connection opens they raise L{LocalProtocolError}; once it can no
+    longer send (its close frame is queued, or it is closed) they raise
+    L{ConnectionClosedError}.
 
     @ivar state: the L{State}.
     @ivar version: the protocol L{Version}, once known.
     @ivar subprotocol: the negotiated subprotocol, or L{None}.
     @ivar extensions: the negotiated extensions.
-    @ivar closeCode: the code that describes how the connection closed: the
-        peer's close code (1005 when it sent none), the code this side sent
-        when the peer broke the protocol, or 1006 when the TCP connection
-        ended without a closing handshake.  L{None} while open.
-    @ivar closeReason: the reason that goes with C{closeCode}.
-    @ivar wasClean: whether the closing handshake completed.
-    @ivar closedByPeer: whether the peer started the closing handshake.
-    @ivar failure: the L{PeerError} (or L{HandshakeError}) that failed the
+    @ivar cause: the L{PeerError} (or L{HandshakeError}) that failed the
         connection, or L{None}.
     @ivar shouldCloseTransport: whether the caller should now end the TCP
-        connection, once it has written C{dataToSend()}.
-    @ivar decodeText: whether text messages are decoded as they complete
-        (see C{Options.decodeText}, its initial value); a change applies
-        from the next data received.
+        connection, once it has written what is queued.
+    @ivar sendTextMessage: C{sendTextMessage(text)}: send a text message.
+        C{text} is a L{str} or its UTF-8 bytes: a relay passes on the
+        L{TextMessage.utf8<twisted_ws.codec.TextMessage.utf8>} it received
+        and nothing is encoded.  Bytes are checked to be valid UTF-8 (raising
+        L{LocalProtocolError} if not); the bytes of a long text message
+        received in the data being handled were checked on arrival and are
+        not checked again.
+    @ivar sendBytesMessage: C{sendBytesMessage(data)}: send a binary message
+        (L{LocalProtocolError} on a hixie connection, which has none).
+    @ivar ping: C{ping(data=b"")}: send a ping with up to 125 bytes of
+        application data (L{LocalProtocolError} if longer, or on hixie).
+    @ivar pong: C{pong(data=b"")}: send an unsolicited pong, a heartbeat
+        that expects no answer.
     """
 
     __slots__ = (
@@ -112,19 +129,23 @@ class Connection:
         "version",
         "subprotocol",
         "extensions",
-        "closeCode",
-        "closeReason",
-        "wasClean",
-        "closedByPeer",
-        "failure",
+        "cause",
         "shouldCloseTransport",
-        "decodeText",
+        "sendTextMessage",
+        "sendBytesMessage",
+        "ping",
+        "pong",
+        "_decodeText",
         "_out",
         "_random",
         "_framer",
         "_hbuf",
         "_phase",
-        "_pendingClose",
+        "_sentClose",
+        "_peerClose",
+        "_owed",
+        "_byPeer",
+        "_ending",
     )
 
     isClient = False
@@ -135,23 +156,130 @@ class Connection:
         self.version: Version | None = None
         self.subprotocol: str | None = None
         self.extensions: tuple[Extension, ...] = ()
-        self.closeCode: int | None = None
-        self.closeReason = ""
-        self.wasClean = False
-        self.closedByPeer = False
-        self.failure: PeerError | None = None
+        self.cause: PeerError | None = None
         self.shouldCloseTransport = False
-        self.decodeText = options.decodeText
+        self.sendTextMessage: Callable[[str | bytes], None] = _notOpen
+        self.sendBytesMessage: Callable[[bytes], None] = _notOpen
+        self.ping: Callable[..., None] = _notOpen
+        self.pong: Callable[..., None] = _notOpen
+        self._decodeText = options.decodeText
         self._out: list[bytes] = []
         self._random = randomSource
         self._framer: HybiFramer | HixieFramer | None = None
         self._hbuf = b""
         self._phase = ""
-        self._pendingClose: tuple[int, bool] | None = None
+        # The close frame this side queued and the peer's, as (code, reason)
+        # with 1005 for none; the close frame owed in REMOTE_CLOSING, as
+        # (code, reason, reportsFailure); whether the peer ended the
+        # exchange first; and how the connection ended when no closing
+        # handshake says it, as (code, reason).
+        self._sentClose: tuple[int, str] | None = None
+        self._peerClose: tuple[int, str] | None = None
+        self._owed: tuple[int, str, bool] | None = None
+        self._byPeer = False
+        self._ending: tuple[int, str] | None = None
 
     def __repr__(self) -> str:
         version = self.version.label if self.version else "?"
         return f"<{type(self).__name__} {version} {self.state.name}>"
+
+    def _transition(self, trigger: Trigger) -> None:
+        self.state = transition(self.state, trigger)
+
+    # How it closed, derived.
+
+    @property
+    def closeCode(self) -> int | None:
+        """
+        The code that describes how the connection closed: the peer's close
+        code (1005 when it sent none), the code this side sent when the peer
+        broke the protocol, or 1006 when the TCP connection ended (or the
+        opening handshake failed) without a closing handshake.  L{None}
+        while nothing says it yet.
+        """
+        cause = self.cause
+        if cause is not None and cause.closeCode is not None:
+            return cause.closeCode
+        if self._peerClose is not None:
+            return self._peerClose[0]
+        if self._ending is not None:
+            return self._ending[0]
+        return None
+
+    @property
+    def closeReason(self) -> str:
+        """
+        The reason that goes with L{closeCode}.
+        """
+        cause = self.cause
+        if cause is not None and cause.closeCode is not None:
+            return cause.reason
+        if self._peerClose is not None:
+            return self._peerClose[1]
+        if self._ending is not None:
+            return self._ending[1]
+        return ""
+
+    @property
+    def wasClean(self) -> bool:
+        """
+        Whether the closing handshake took place: the peer's close frame
+        arrived (this side's is sent in answer, unless the TCP connection
+        ends first) and nothing failed.
+        """
+        return self._peerClose is not None and self.cause is None
+
+    @property
+    def closedByPeer(self) -> bool:
+        """
+        Whether the peer started the closing (with its close frame, or by
+        ending the TCP connection while the connection was open).
+        """
+        return self._byPeer
+
+    @property
+    def closeAnswerPending(self) -> bool:
+        """
+        Whether this side owes the close frame that answers the peer's close
+        frame or reports its protocol error: see L{answerClose}.
+        """
+        return self._owed is not None
+
+    @property
+    def canSend(self) -> bool:
+        """
+        Whether messages may be sent now: the connection is open, or the peer
+        closed it and the answer is not yet queued.
+        """
+        framer = self._framer
+        return framer is not None and not framer.sendDone
+
+    @property
+    def decodeText(self) -> bool:
+        """
+        Whether text messages are decoded as they complete (see
+        C{Options.decodeText}, its initial value); a change applies from the
+        next data received.
+        """
+        return self._decodeText
+
+    @decodeText.setter
+    def decodeText(self, value: bool) -> None:
+        self._decodeText = value
+        if self._framer is not None:
+            self._framer.decodeText = value
+
+    @property
+    def failure(self) -> PeerError | None:
+        """
+        Deprecated name of L{cause}.
+        """
+        _deprecated("Connection.failure", "Connection.cause")
+        return self.cause
+
+    @failure.setter
+    def failure(self, value: PeerError | None) -> None:
+        self.cause = value
 
     # Input.
 
@@ -159,17 +287,74 @@ class Connection:
         """
         Feed bytes received from the peer.
 
-        @return: the events these bytes complete, in order.  Peer errors do
-            not raise: they appear as L{ProtocolError} or L{HandshakeFailed}
-            and in C{failure}.
+        @return: the events these bytes complete, in order.  Nothing raises,
+            whatever the bytes: a peer error appears as L{ConnectionFailed}
+            or L{HandshakeFailed} and in C{cause}, and an internal error
+            fails the connection the same way, with close code 1011 (or HTTP
+            500 during the opening handshake).
         """
-        if self._framer is not None:
-            return self._framer.receive(data)
+        framer = self._framer
+        if framer is not None:
+            try:
+                events = framer.receive(data)
+                if framer.receiveDone:
+                    self._readingEnded(framer)
+            except Exception as e:
+                return self._internalError(e)
+            return events
         if self.state is State.CONNECTING:
-            return self._receiveHandshake(data)
+            try:
+                return self._receiveHandshake(data)
+            except Exception as e:
+                return self._internalError(e)
         return []
 
     def _receiveHandshake(self, data: bytes) -> list:
+        raise NotImplementedError
+
+    def _readingEnded(self, framer: HybiFramer | HixieFramer) -> None:
+        """
+        The framing stopped reading: the peer's close frame arrived, or the
+        peer broke the protocol.  Move the state machine on.
+        """
+        state = self.state
+        if state is not State.OPEN and state is not State.LOCAL_CLOSING:
+            return
+        error = framer.error
+        if error is not None:
+            self.cause = error
+            self.shouldCloseTransport = True
+            if state is State.OPEN:
+                self._owed = (error.closeCode or 1002, "", True)
+            self._transition(Trigger.FAILED)
+            return
+        self._peerClose = framer.closeReceived
+        if state is State.OPEN:
+            self._byPeer = True
+            assert self._peerClose is not None
+            self._owed = (self._peerClose[0], "", False)
+        self._transition(Trigger.CLOSE_RECEIVED)
+        # The server ends the TCP connection; a client waits for it.
+        if not self.isClient:
+            self.shouldCloseTransport = True
+
+    def _internalError(self, error: Exception) -> list:
+        """
+        A bug in the codec (or an extension) raised on the receive path: fail
+        the connection with 1011, keeping C{error} as the cause.
+        """
+        peerError = PeerError(f"internal error: {type(error).__name__}: {error}", closeCode=1011)
+        peerError.__cause__ = error
+        framer = self._framer
+        events: list = []
+        if framer is None:
+            return self._internalHandshakeError(peerError)
+        if self.state is State.OPEN or self.state is State.LOCAL_CLOSING:
+            framer.fail(peerError, events)
+            self._readingEnded(framer)
+        return events
+
+    def _internalHandshakeError(self, error: PeerError) -> list:
         raise NotImplementedError
 
     def receiveEOF(self) -> list:
@@ -182,30 +367,57 @@ class Connection:
             symmetry with C{receiveData}).
         """
         self.shouldCloseTransport = True
-        if self.state is State.CLOSED:
+        state = self.state
+        if state is State.CLOSED:
             return []
-        if self.version is Version.HIXIE75 and self.state is State.OPEN:
-            self._closed(1005, "", clean=True, byPeer=True)
+        if state is State.OPEN:
+            self._byPeer = True
+        if state is State.OPEN and self.version is Version.HIXIE75:
+            self._sentClose = self._peerClose = (1005, "")
         else:
-            if self.state is State.CONNECTING and self.failure is None:
-                self.failure = PeerError("connection ended during the opening handshake")
-            self._closed(
-                1006, "connection ended without a closing handshake", clean=False, byPeer=True
-            )
+            if state is State.CONNECTING and self.cause is None:
+                self.cause = PeerError("connection ended during the opening handshake")
+            self._ending = (1006, "connection ended without a closing handshake")
+        self._owed = None
+        self._stopFraming()
+        self._transition(Trigger.ENDED)
         return []
+
+    def _stopFraming(self) -> None:
+        framer = self._framer
+        if framer is not None:
+            framer.receiveDone = True
+            framer.sendDone = True
 
     # Output.
 
+    def chunksToSend(self) -> list[bytes]:
+        """
+        The bytes to send to the peer since the last call, as a list of
+        chunks to write in order, emptying the outgoing buffer.  A close
+        frame owed to the peer (see L{answerClose}) is queued first, after
+        everything sent before this call.
+        """
+        if self._owed is not None:
+            self.answerClose()
+        framer = self._framer
+        if framer is not None:
+            framer.endBatch()
+        out = self._out
+        chunks = out[:]
+        out.clear()
+        return chunks
+
     def dataToSend(self) -> bytes:
         """
-        The bytes to send to the peer since the last call, emptying the
-        outgoing buffer.
+        The bytes to send to the peer since the last call, joined; see
+        L{chunksToSend}.
         """
-        if self._pendingClose is not None:
-            self._sendPendingClose()
+        if self._owed is not None:
+            self.answerClose()
         framer = self._framer
-        if framer is not None and framer._received is not None:
-            framer._received = None
+        if framer is not None:
+            framer.endBatch()
         out = self._out
         if not out:
             return b""
@@ -213,63 +425,56 @@ class Connection:
         out.clear()
         return data
 
-    def _sendPendingClose(self) -> None:
+    @property
+    def queuedChunkCount(self) -> int:
         """
-        Queue the close frame that answers the peer's close or reports its
-        protocol error, after any replies queued since it was decided.
+        How many chunks wait in the outgoing buffer.
         """
-        pending, self._pendingClose = self._pendingClose, None
+        return len(self._out)
+
+    def answerClose(self) -> None:
+        """
+        Queue now the close frame that answers the peer's close frame (with
+        its code) or reports its protocol error, after whatever was sent
+        since they arrived; a no-op when none is owed.
+
+        The close frame is not queued as soon as the peer's arrives: the
+        messages that came before it in the same data are still to be
+        handled, and replies to them must go out first.  L{dataToSend} and
+        L{chunksToSend} queue it by themselves; call this to queue it
+        earlier, such as when the messages are held back for an application
+        that paused reading.
+        """
+        owed, self._owed = self._owed, None
+        if owed is None:
+            return
+        code, reason, reportsFailure = owed
         framer = self._framer
-        if pending is not None and framer is not None and not framer.sendDone:
-            code, isFailure = pending
-            if isFailure:
-                if isinstance(framer, HybiFramer):
-                    framer.sendClose(code, "")
-            else:
-                framer.sendClose(None if code == 1005 else code, "")
+        assert framer is not None
+        if not framer.sendDone:
+            # hixie drafts have no close frame that reports an error.
+            if not (reportsFailure and isinstance(framer, HixieFramer)):
+                framer.sendClose(None if code == 1005 else code, reason)
             framer.sendDone = True
+        if not reportsFailure:
+            self._sentClose = (code, reason)
+        self._transition(Trigger.ANSWERED)
 
-    def _requireOpen(self) -> HybiFramer | HixieFramer:
-        framer = self._framer
-        if framer is None or (self.state is not State.OPEN and self._pendingClose is None):
-            raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
-        return framer
-
-    def sendText(self, text: str | bytes) -> None:
-        """
-        Send a text message.
-
-        @param text: the text, or its UTF-8 bytes: a relay passes on the
-            L{TextMessage.utf8<twisted_ws.codec.TextMessage.utf8>} it
-            received and nothing is encoded.  Bytes are checked to be
-            valid UTF-8; the bytes of a long text message received in the
-            data being handled were checked on arrival and are not checked
-            again.
-        @raise LocalProtocolError: the connection is not open, or C{text}
-            is bytes that are not valid UTF-8.
-        """
-        self._requireOpen().sendText(text)
-
-    def sendBinary(self, data: bytes) -> None:
-        """
-        Send a binary message.
-
-        @raise LocalProtocolError: the connection is not open, or it speaks
-            a hixie version, which has no binary messages.
-        """
-        self._requireOpen().sendBinary(data)
-
-    def sendPrepared(self, message: PreparedMessage) -> None:
+    def sendPreparedMessage(self, message: PreparedMessage) -> None:
         """
         Send a L{PreparedMessage}, reusing its frame where this connection
         can take it unchanged.
+
+        @raise LocalProtocolError: the connection is not open, or the message
+            is binary and the connection speaks a hixie version.
+        @raise ConnectionClosedError: the connection can no longer send.
         """
-        framer = self._requireOpen()
+        framer = self._framer
+        if framer is None:
+            raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
+        if framer.sendDone:
+            framer._checkSend()
         if framer.canSendPrepared():
-            if framer.sendDone:
-                raise LocalProtocolError(
-                    "cannot send a message after the connection started closing"
-                )
             assert self.version is not None
             self._out.append(message.frameFor(self.version))
         elif message.isText:
@@ -277,88 +482,90 @@ class Connection:
         else:
             framer.sendBinary(message.data)  # type: ignore[arg-type]
 
-    def sendPing(self, data: bytes = b"") -> None:
-        """
-        Send a ping with up to 125 bytes of application data.
-
-        @raise LocalProtocolError: not open, too long, or a hixie version.
-        """
-        self._requireOpen().sendPing(data)
-
-    def sendPong(self, data: bytes = b"") -> None:
-        """
-        Send an unsolicited pong (a heartbeat that expects no answer).
-        """
-        self._requireOpen().sendPong(data)
-
     def close(self, code: int | None = 1000, reason: str = "") -> None:
         """
         Start the closing handshake with C{code} and C{reason}.
 
-        While the opening handshake is under way this aborts it; once the
-        connection is closing or closed this does nothing.  On hixie-75,
-        which has no closing handshake, the connection is closed at once and
-        the caller should end the TCP connection.
+        While the opening handshake is under way this aborts it.  When the
+        peer started the closing, this queues the answer (L{answerClose}).
+        Once this side's close frame is queued, or the connection is closed,
+        it does nothing.  On hixie-75, which has no closing handshake, the
+        connection is closed at once and the caller should end the TCP
+        connection.
 
         @raise LocalProtocolError: C{code} may not be sent (1005, 1006 and
             1015 never go on the wire), or C{reason} is over 123 bytes.
         """
-        if self.state is State.CONNECTING:
-            self._closed(1006, "opening handshake aborted", clean=False, byPeer=False)
+        state = self.state
+        if state is State.CONNECTING:
+            self._ending = (1006, "opening handshake aborted")
             self.shouldCloseTransport = True
             self._phase = "rejected"
+            self._transition(Trigger.REFUSED)
             return
-        if self.state is not State.OPEN:
+        if state is State.REMOTE_CLOSING:
+            self.answerClose()
             return
-        assert self._framer is not None
-        self._framer.sendClose(code, reason)
-        if self.version is Version.HIXIE75:
-            self._closed(code if code is not None else 1005, reason, clean=True, byPeer=False)
-            self.shouldCloseTransport = True
-        else:
-            self.state = State.CLOSING
-
-    # Called by the framers.
-
-    # The close frame that answers a peer's close frame, or reports its
-    # protocol error, is not queued at once: the messages that arrived before
-    # it in the same data are still to be handled by the caller, whose
-    # replies must go out first.  dataToSend() queues it after them.
-
-    def _closeFrameReceived(self, code: int, reason: str, events: list) -> None:
-        events.append(CloseReceived(code, reason))
-        assert self._framer is not None
-        byPeer = self.state is State.OPEN
-        self._closed(code, reason, clean=True, byPeer=byPeer, keepSending=byPeer)
-        if byPeer:
-            self._pendingClose = (code, False)
-        # The server ends the TCP connection; a client waits for it.
-        if not self.isClient:
-            self.shouldCloseTransport = True
-
-    def _failConnection(self, code: int, reason: str, events: list) -> None:
+        if state is not State.OPEN:
+            return
         framer = self._framer
-        keepSending = framer is not None and not framer.sendDone
-        self.failure = PeerError(reason, closeCode=code)
-        self._closed(code, reason, clean=False, byPeer=False, keepSending=keepSending)
-        if keepSending:
-            self._pendingClose = (code, True)
-        self.shouldCloseTransport = True
-        events.append(ProtocolError(code, reason))
+        assert framer is not None
+        framer.sendClose(code, reason)
+        self._sentClose = (code if code is not None else 1005, reason)
+        if self.version is Version.HIXIE75:
+            # Closing is ending the TCP connection: it is complete at once.
+            self._peerClose = self._sentClose
+            self.shouldCloseTransport = True
+            self._stopFraming()
+            self._transition(Trigger.ABORTED)
+        else:
+            self._transition(Trigger.CLOSE_SENT)
 
-    def _closed(
-        self, code: int, reason: str, clean: bool, byPeer: bool, keepSending: bool = False
-    ) -> None:
-        self.state = State.CLOSED
-        self.closeCode = code
-        self.closeReason = reason
-        self.wasClean = clean
-        self.closedByPeer = byPeer
-        self._pendingClose = None
-        if self._framer is not None:
-            self._framer.receiveDone = True
-            if not keepSending:
-                self._framer.sendDone = True
+    # Deprecated names.
+
+    def sendText(self, text: str | bytes) -> None:
+        """
+        Deprecated name of C{sendTextMessage}.
+        """
+        _deprecated("Connection.sendText", "sendTextMessage")
+        self.sendTextMessage(text)
+
+    def sendBinary(self, data: bytes) -> None:
+        """
+        Deprecated name of C{sendBytesMessage}.
+        """
+        _deprecated("Connection.sendBinary", "sendBytesMessage")
+        self.sendBytesMessage(data)
+
+    def sendPrepared(self, message: PreparedMessage) -> None:
+        """
+        Deprecated name of L{sendPreparedMessage}.
+        """
+        _deprecated("Connection.sendPrepared", "sendPreparedMessage")
+        self.sendPreparedMessage(message)
+
+    def sendPing(self, data: bytes = b"") -> None:
+        """
+        Deprecated name of C{ping}.
+        """
+        _deprecated("Connection.sendPing", "ping")
+        self.ping(data)
+
+    def sendPong(self, data: bytes = b"") -> None:
+        """
+        Deprecated name of C{pong}.
+        """
+        _deprecated("Connection.sendPong", "pong")
+        self.pong(data)
+
+    # The handshake's end.
+
+    def _closed(self, code: int, reason: str, clean: bool, byPeer: bool) -> None:
+        """
+        The opening handshake failed or was refused with C{reason}.
+        """
+        self._ending = (code, reason)
+        self._transition(Trigger.REFUSED)
 
     def _open(
         self, version: Version, subprotocol: str | None, extensions: tuple[Extension, ...]
@@ -366,15 +573,31 @@ class Connection:
         self.version = version
         self.subprotocol = subprotocol
         self.extensions = extensions
-        self.state = State.OPEN
+        self._transition(Trigger.OPENED)
+        framer: HybiFramer | HixieFramer
         if version.isHixie:
-            self._framer = HixieFramer(self, version, self.options)
+            framer = HixieFramer(self._out, version, self.options, self._decodeText)
         elif not self.isClient and not extensions and self.options.fragmentSize is None:
-            self._framer = PlainServerHybiFramer(
-                self, False, self.options, extensions, self._random
+            framer = PlainServerHybiFramer(
+                self._out, False, self.options, extensions, self._random, self._decodeText
             )
         else:
-            self._framer = HybiFramer(self, self.isClient, self.options, extensions, self._random)
+            framer = HybiFramer(
+                self._out, self.isClient, self.options, extensions, self._random, self._decodeText
+            )
+        self._framer = framer
+        self.sendTextMessage = framer.sendText
+        self.sendBytesMessage = framer.sendBinary
+        self.ping = framer.sendPing
+        self.pong = framer.sendPong
+
+
+def _notOpen(*args: object) -> None:
+    raise LocalProtocolError("cannot send before the WebSocket connection is open")
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 class ServerConnection(Connection):
@@ -511,6 +734,11 @@ class ServerConnection(Connection):
                 used |= ext.rsvBits
         return tuple(chosen)
 
+    def _internalHandshakeError(self, error: PeerError) -> list:
+        if self.state is not State.CONNECTING or self._phase == "rejected":
+            return []
+        return self._refuse(PeerError(error.reason, status=500))
+
     def _refuse(self, error: PeerError) -> list:
         status = error.status or 400
         extra = errorHeaders(status, self.options.versions)
@@ -627,7 +855,7 @@ class ClientConnection(Connection):
         self._out.append(self._handshake.request)
 
     def _receiveHandshake(self, data: bytes) -> list:
-        if self.failure is not None:
+        if self.cause is not None:
             return []
         self._hbuf += data
         buf = self._hbuf
@@ -662,6 +890,11 @@ class ClientConnection(Connection):
         if rest:
             events.extend(self.receiveData(rest))
         return events
+
+    def _internalHandshakeError(self, error: PeerError) -> list:
+        if self.state is not State.CONNECTING:
+            return []
+        return self._handshakeFailed(HandshakeError(error.reason))
 
     def _handshakeFailed(self, error: HandshakeError) -> list:
         self.failure = error

@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "WebSocketError",
     "LocalProtocolError",
+    "ConnectionClosedError",
     "PeerError",
     "HandshakeError",
     "InvalidStatus",
@@ -33,6 +34,19 @@ class LocalProtocolError(WebSocketError):
     """
     The caller used the codec in a way the protocol does not allow, such as
     sending on a closed connection or a binary message on a hixie connection.
+    """
+
+
+class ConnectionClosedError(LocalProtocolError):
+    """
+    A message or control frame was given to a connection that can no longer
+    send: its close frame is already queued, or it is closed.
+
+    An I/O layer tells from this class that a send came too late, which is
+    not always the caller's fault: the peer may have closed or failed the
+    connection in the very data whose messages the caller is answering.
+    The Twisted layer drops such sends quietly, as a TCP transport drops
+    writes after it was closed.
     """
 
 

@@ -24,11 +24,11 @@ __all__ = [
     "ConnectionOpened",
     "HandshakeFailed",
     "TextMessage",
-    "BinaryMessage",
+    "BytesMessage",
     "Ping",
     "Pong",
     "CloseReceived",
-    "ProtocolError",
+    "ConnectionFailed",
 ]
 
 
@@ -154,6 +154,15 @@ class TextMessage(Event):
         self._utf8 = utf8
 
     @property
+    def isDecoded(self) -> bool:
+        """
+        Whether the text was decoded already (by the connection, or by a
+        read of C{data}).  L{False} means that reading C{data} now decodes
+        C{utf8}.
+        """
+        return self._data is not None
+
+    @property
     def data(self) -> str:
         data = self._data
         if data is None:
@@ -168,9 +177,9 @@ class TextMessage(Event):
         return utf8
 
 
-class BinaryMessage(Event):
+class BytesMessage(Event):
     """
-    A complete binary message.
+    A complete binary message (the name C{BinaryMessage} is deprecated).
 
     @ivar data: the message's bytes.
     """
@@ -229,9 +238,10 @@ class CloseReceived(Event):
         self.reason = reason
 
 
-class ProtocolError(Event):
+class ConnectionFailed(Event):
     """
-    The peer broke the protocol and the connection failed: a close frame
+    The peer broke the protocol (or the codec failed internally, code 1011)
+    and the connection failed: a close frame
     with C{code} is queued (where the version has close frames) and the
     caller should close the TCP connection once it is written.
 
@@ -246,3 +256,19 @@ class ProtocolError(Event):
     def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
+
+
+#: Former names, kept for one release (see L{twisted_ws.codec.__getattr__}).
+DEPRECATED_NAMES = {"BinaryMessage": "BytesMessage", "ProtocolError": "ConnectionFailed"}
+
+
+def __getattr__(name: str) -> Any:
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"twisted_ws.codec.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2
+    )
+    return globals()[new]

@@ -4,14 +4,9 @@ What the framers of every protocol family share.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ._errors import LocalProtocolError, PeerError
-from ._events import TextMessage
+from ._errors import ConnectionClosedError, LocalProtocolError, PeerError
+from ._events import CloseReceived, ConnectionFailed, TextMessage
 from ._utf8 import isUtf8
-
-if TYPE_CHECKING:
-    from ._connection import Connection
 
 __all__ = ["Framer", "REUSE_MIN"]
 
@@ -22,21 +17,33 @@ REUSE_MIN = 512
 
 class Framer:
     """
-    Reads and writes the frames of one connection.  Subclasses implement
-    C{_receive}, which raises L{PeerError} for a peer that breaks the
-    protocol; L{receive} turns that into a failed connection.
+    Reads and writes the frames of one connection, and nothing else: it
+    knows no connection object.  Frames to send are appended to the C{out}
+    list it is given; C{receive} returns the events that the received bytes
+    complete, and what ended the reading, if anything, is left in
+    C{closeReceived} or C{error} for the owner to act on.
+
+    Subclasses implement C{_receive}, which raises L{PeerError} for a peer
+    that breaks the protocol; L{receive} turns that into a
+    L{ConnectionFailed} event.
 
     @ivar receiveDone: nothing more is parsed (the peer closed, or failed).
     @ivar sendDone: nothing more may be sent (a close frame was queued).
+    @ivar closeReceived: the (code, reason) of the peer's close frame (code
+        1005 when it carried none), once it arrived.
+    @ivar error: the L{PeerError} that failed the connection, if any.
+    @ivar decodeText: whether complete text messages are decoded.
     """
 
-    __slots__ = ("_conn", "_out", "receiveDone", "sendDone", "_received")
+    __slots__ = ("_out", "receiveDone", "sendDone", "closeReceived", "error", "decodeText", "_received")
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._out = conn._out
+    def __init__(self, out: list, decodeText: bool = True) -> None:
+        self._out = out
         self.receiveDone = False
         self.sendDone = False
+        self.closeReceived: tuple[int, str] | None = None
+        self.error: PeerError | None = None
+        self.decodeText = decodeText
         # Text messages received in the data being handled, by id() of their
         # str (or, undecoded, of their bytes), with the UTF-8 they arrived
         # as: an echo or a relay sends these very objects back, and they
@@ -45,7 +52,9 @@ class Framer:
 
     def receive(self, data: bytes) -> list:
         """
-        Parse C{data}; return the events it completes.
+        Parse C{data}; return the events it completes.  A peer error does
+        not raise: it ends the reading, sets C{error} and adds a
+        L{ConnectionFailed} event.
         """
         events: list = []
         if self.receiveDone:
@@ -53,9 +62,37 @@ class Framer:
         try:
             self._receive(data, events)
         except PeerError as e:
-            self.receiveDone = True
-            self._conn._failConnection(e.closeCode or 1002, e.reason, events)
+            self.fail(e, events)
         return events
+
+    def fail(self, error: PeerError, events: list) -> None:
+        """
+        Stop reading because of C{error}, and report it in C{events}.
+        """
+        self.receiveDone = True
+        self.error = error
+        events.append(ConnectionFailed(error.closeCode or 1002, error.reason))
+
+    def _closeFrame(self, code: int, reason: str, events: list) -> None:
+        """
+        The peer's close frame (or closing handshake) arrived: stop reading.
+        """
+        self.receiveDone = True
+        self.closeReceived = (code, reason)
+        events.append(CloseReceived(code, reason))
+
+    def endBatch(self) -> None:
+        """
+        The received data has been handled: forget the text messages kept
+        for sending back unencoded.
+        """
+        self._received = None
+
+    def _checkSend(self) -> None:
+        if self.sendDone:
+            raise ConnectionClosedError(
+                "cannot send a message after the connection started closing"
+            )
 
     def _receive(self, data: bytes, events: list) -> None:
         raise NotImplementedError
@@ -72,7 +109,7 @@ class Framer:
         checked as it arrived: decoded, unless the connection's
         C{decodeText} is off.
         """
-        if self._conn.decodeText:
+        if self.decodeText:
             text = payload.decode("utf-8")
             events.append(TextMessage(text, payload))
             if len(payload) >= REUSE_MIN:

@@ -17,7 +17,6 @@ from ._framing import Framer
 from ._utf8 import Utf8Validator
 
 if TYPE_CHECKING:
-    from ._connection import Connection
     from ._options import Options, Version
 
 __all__ = ["HixieFramer", "encodeHixieText"]
@@ -52,10 +51,12 @@ class HixieFramer(Framer):
         "_skip",
     )
 
-    def __init__(self, conn: Connection, version: Version, options: Options) -> None:
+    def __init__(
+        self, out: list, version: Version, options: Options, decodeText: bool = True
+    ) -> None:
         from ._options import Version
 
-        super().__init__(conn)
+        super().__init__(out, decodeText)
         self._hasClosingHandshake = version is Version.HIXIE76
         self._label = version.label
         self._maxMessage = options.maxMessageSize
@@ -116,8 +117,7 @@ class HixieFramer(Framer):
                 if i - pos - 1 > _MAX_LENGTH_DIGITS:
                     raise PeerError("frame length prefix is too long", 1002)
             if frameType == 0xFF and length == 0 and self._hasClosingHandshake:
-                self.receiveDone = True
-                self._conn._closeFrameReceived(1005, "", events)
+                self._closeFrame(1005, "", events)
                 return
             if length > self._maxFrame:
                 raise PeerError(
@@ -153,7 +153,7 @@ class HixieFramer(Framer):
         Queue a text message.
         """
         if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
+            self._checkSend()
         self._out.append(b"\x00" + self._encodeText(text) + b"\xff")
 
     def sendBinary(self, data: bytes) -> None:

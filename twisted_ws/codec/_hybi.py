@@ -15,14 +15,13 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._errors import LocalProtocolError, PeerError
-from ._events import BinaryMessage, Ping, Pong, TextMessage
+from ._errors import ConnectionClosedError, LocalProtocolError, PeerError
+from ._events import BytesMessage, Ping, Pong, TextMessage
 from ._framing import REUSE_MIN, Framer
 from ._mask import accelerated, mask, maskAt
 from ._utf8 import Utf8Validator, isUtf8
 
 if TYPE_CHECKING:
-    from ._connection import Connection
     from ._extensions import Extension
     from ._options import Options
 
@@ -99,8 +98,17 @@ class HybiFramer(Framer):
     Reads and writes the frames of one hybi (7, 8 or 13) connection.
 
     Peer errors found while parsing are raised internally as L{PeerError} and
-    turned into a failed connection by the owning L{Connection}.
+    reported by L{Framer.receive} as a L{ConnectionFailed} event.
 
+    @param out: the list that frames to send are appended to.
+    @param isClient: whether this is the client side (which masks what it
+        sends and expects unmasked frames).
+    @param options: the codec's L{Options}, for the limits, C{fragmentSize}
+        and C{autoPong}.
+    @param extensions: the negotiated extensions, in the order they were
+        negotiated.
+    @param randomSource: where a client's masks come from.
+    @param decodeText: whether complete text messages are decoded.
     """
 
     __slots__ = (
@@ -128,13 +136,14 @@ class HybiFramer(Framer):
 
     def __init__(
         self,
-        conn: Connection,
+        out: list,
         isClient: bool,
         options: Options,
         extensions: tuple[Extension, ...],
         randomSource: Callable[[int], bytes],
+        decodeText: bool = True,
     ) -> None:
-        super().__init__(conn)
+        super().__init__(out, decodeText)
         self._isClient = isClient
         self._expectMask = 0 if isClient else 0x80
         self._maxFrame = options.maxFrameSize
@@ -180,7 +189,7 @@ class HybiFramer(Framer):
     def _parse(self, buf: bytes, events: list, pos: int) -> None:
         end = len(buf)
         expectMask = self._expectMask
-        decodeText = self._conn.decodeText
+        decodeText = self.decodeText
         append = events.append
         while end - pos >= 2:
             b0 = buf[pos]
@@ -237,7 +246,7 @@ class HybiFramer(Framer):
                     payload = mask(memoryview(buf)[pstart:pend], buf[pstart - 4 : pstart])
                 pos = pend
                 if b0 == 0x82:
-                    append(BinaryMessage(payload))
+                    append(BytesMessage(payload))
                 elif decodeText:
                     try:
                         text = payload.decode("utf-8")
@@ -368,13 +377,19 @@ class HybiFramer(Framer):
             self._msgParts.append(chunk)
 
     def _decodeExtensions(self, chunk: bytes, rsv: int, end: bool) -> bytes:
+        """
+        Pass C{chunk} of the message being received through the extensions
+        that its RSV bits name, the last negotiated first (the reverse of
+        the order they encode in).  At the message's end, what each
+        extension still holds goes through the extensions after it too.
+        """
         limit = self._maxMessage - self._msgSize
         for ext in reversed(self._extensions):
             if ext.rsvBits & rsv:
+                if chunk:
+                    chunk = ext.decodeChunk(chunk, rsv, limit)
                 if end:
                     chunk = chunk + ext.decodeEnd(rsv, limit - len(chunk))
-                else:
-                    chunk = ext.decodeChunk(chunk, rsv, limit)
         return chunk
 
     def _finishMessage(self, events: list) -> None:
@@ -387,7 +402,7 @@ class HybiFramer(Framer):
         payload = parts[0] if len(parts) == 1 else b"".join(parts)
         validator = self._decoder
         if validator is None:
-            events.append(BinaryMessage(payload))
+            events.append(BytesMessage(payload))
         elif not validator.end():
             raise PeerError("invalid UTF-8 in a text message: it ends inside a character", 1007)
         else:
@@ -419,8 +434,7 @@ class HybiFramer(Framer):
                     reason = payload[2:].decode("utf-8")
                 except UnicodeDecodeError:
                     raise PeerError("close reason is not valid UTF-8", 1007) from None
-            self.receiveDone = True
-            self._conn._closeFrameReceived(code, reason, events)
+            self._closeFrame(code, reason, events)
 
     # Sending.
 
@@ -444,7 +458,7 @@ class HybiFramer(Framer):
 
     def _sendMessage(self, opcode: int, payload: bytes, isText: bool) -> None:
         if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
+            self._checkSend()
         rsv = 0
         for ext in self._extensions:
             bits, payload = ext.encodeMessage(payload, isText)
@@ -478,7 +492,7 @@ class HybiFramer(Framer):
 
     def _sendControl(self, opcode: int, data: bytes) -> None:
         if self.sendDone:
-            raise LocalProtocolError(
+            raise ConnectionClosedError(
                 "cannot send a control frame after the connection started closing"
             )
         data = bytes(data)
@@ -526,7 +540,7 @@ class PlainServerHybiFramer(HybiFramer):
 
     def sendText(self, text: str | bytes) -> None:
         if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
+            self._checkSend()
         payload = self._encodeText(text)
         n = len(payload)
         if n < 126:
@@ -536,7 +550,7 @@ class PlainServerHybiFramer(HybiFramer):
 
     def sendBinary(self, data: bytes) -> None:
         if self.sendDone:
-            raise LocalProtocolError("cannot send a message after the connection started closing")
+            self._checkSend()
         n = len(data)
         if n < 126:
             self._out.append(_pack2(0x82, n) + data)

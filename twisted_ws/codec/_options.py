@@ -8,6 +8,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._state import State
+
 if TYPE_CHECKING:
     from ._extensions import ExtensionFactory
 
@@ -81,23 +83,6 @@ class Version(enum.Enum):
 
 
 _WIRE_VERSIONS = {Version.HYBI07: 7, Version.HYBI08: 8, Version.RFC6455: 13}
-
-
-class State(enum.Enum):
-    """
-    The states of a connection.
-
-    @cvar CONNECTING: the opening handshake is under way.
-    @cvar OPEN: messages flow both ways.
-    @cvar CLOSING: this side sent a close frame and waits for the peer's.
-    @cvar CLOSED: the closing handshake finished, the connection failed, or
-        the opening handshake was rejected; nothing more is sent or received.
-    """
-
-    CONNECTING = "CONNECTING"
-    OPEN = "OPEN"
-    CLOSING = "CLOSING"
-    CLOSED = "CLOSED"
 
 
 class CloseCode(enum.IntEnum):
