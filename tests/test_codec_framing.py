@@ -603,6 +603,41 @@ class ValidFrameTests(SynchronousTestCase):
         [event] = client.receiveData(plainFrame(0xA1, b"a"))
         self.assertEqual(event.code, 1002)
 
+    def test_rsvBitsOnControlFrameWithExtension(self) -> None:
+        """
+        With an extension owning RSV1 negotiated, RSV1 on a ping, a pong or a
+        close still fails with 1002: control frames are never encoded.
+        """
+        factory = FakeExtensionFactory("foo")
+        for b0 in (0xC9, 0xCA, 0xC8):
+            client = ClientConnection("h", extensions=[factory], randomSource=rfcRandom)
+            server = ServerConnection(Options(extensions=[factory]))
+            server.receiveData(client.dataToSend())
+            server.accept()
+            client.receiveData(server.dataToSend())
+            [event] = server.receiveData(maskedFrame(b0, b""))
+            self.assertIsInstance(event, ConnectionFailed, hex(b0))
+            self.assertEqual(event.code, 1002, hex(b0))
+            self.assertIn("control frame", event.reason)
+
+    def test_wholeOversizedFrameInOneRead(self) -> None:
+        """
+        A whole unfragmented text or binary frame over C{maxFrameSize} (or
+        C{maxMessageSize}) that arrives in one read fails with 1009 and
+        delivers nothing.
+        """
+        for limits in ({"maxFrameSize": 100}, {"maxMessageSize": 100}):
+            for label, make, encode in receivers(Options(**limits)):
+                for b0 in (0x81, 0x82):
+                    conn = make()
+                    events = conn.receiveData(encode(b0, b"a" * 101))
+                    self.assertEqual([type(e) for e in events], [ConnectionFailed], label)
+                    self.assertEqual(events[0].code, 1009, (label, limits))
+                    conn = make()
+                    events = conn.receiveData(encode(b0, b"a" * 100))
+                    self.assertEqual(len(events), 1, label)
+                    self.assertIn(type(events[0]), (TextMessage, BytesMessage), label)
+
     def test_autoPongDisabled(self) -> None:
         """
         With C{autoPong=False} a ping is delivered but not answered.
