@@ -24,6 +24,7 @@ from twisted_ws.codec import (
     ConnectionOpened,
     TextMessage,
 )
+from twisted_ws.pubsub import HubOptions, IHub, LocalHub
 
 from .test_protocol import ALL_VERSIONS, HYBI_VERSIONS
 
@@ -192,6 +193,13 @@ class ChatTests(SynchronousTestCase):
         self.factory = chat.makeFactory(Options(subprotocols=("chat.v1",)))
         self.factory.reactor = self.reactor
 
+    def users(self, room: str) -> list[str]:
+        """
+        The names in C{room}, from the hub's presence.
+        """
+        members = self.successResultOf(self.factory.hub.presence(chat.channelOf(room)))
+        return [m.name for m in members]
+
     def join(self, name: str, room: str = "lobby", version: Version = Version.RFC6455) -> Client:
         """
         Connect a client, join C{room} as C{name} and drop what it was told.
@@ -285,7 +293,8 @@ class ChatTests(SynchronousTestCase):
             alice.received(),
             [{"type": "leave", "room": "lobby", "name": "bob", "users": ["alice"]}],
         )
-        self.assertEqual(list(self.factory.hub.rooms["lobby"].members), ["alice"])
+        self.assertEqual(self.users("lobby"), ["alice"])
+        self.assertEqual(self.factory.hub.channels(), ["chat:lobby"])
 
     def test_leaveWhileOthersClose(self) -> None:
         """
@@ -315,7 +324,7 @@ class ChatTests(SynchronousTestCase):
         alice = self.join("alice")
         alice.sendJSON({"type": "join", "room": "games", "name": "alice"})
         self.assertEqual(alice.received()[0]["room"], "games")
-        self.assertEqual(sorted(self.factory.hub.rooms), ["games"])
+        self.assertEqual(self.factory.hub.channels(), ["chat:games"])
 
     def test_nameTaken(self) -> None:
         """
@@ -374,7 +383,8 @@ class ChatTests(SynchronousTestCase):
         dropped with close code 1008 and taken out of its room; the others
         still get the messages.
         """
-        self.factory.hub.maxBuffered = 4096
+        self.factory = chat.makeFactory(hub=LocalHub(HubOptions(maxBuffered=4096)))
+        self.factory.reactor = self.reactor
         talker = self.join("talker")
         reader = self.join("reader")
         slow = Client(self.factory, transport=BufferingTransport())
@@ -385,9 +395,10 @@ class ChatTests(SynchronousTestCase):
         # nothing from here on.
         for i in range(20):
             talker.sendJSON({"type": "message", "text": f"{i:03d}" + "x" * 500})
-            if "slow" not in self.factory.hub.rooms["lobby"].members:
+            if "slow" not in self.users("lobby"):
                 break
-        self.assertNotIn("slow", self.factory.hub.rooms["lobby"].members)
+        self.assertNotIn("slow", self.users("lobby"))
+        self.assertEqual(self.factory.hub.local.subscribedTo(slow.server.application), [])
         self.assertLess(i, 19)
         seen = reader.received()
         self.assertEqual(len([m for m in seen if m["type"] == "message"]), i + 1)
@@ -398,3 +409,27 @@ class ChatTests(SynchronousTestCase):
         slow.events.extend(slow.codec.receiveData(slow.transport.value()))
         [close] = slow.take(CloseReceived)
         self.assertEqual(close.code, 1008)
+
+    def test_defaultHub(self) -> None:
+        """
+        C{makeFactory()} gives the chat an in-process hub of its own, and a
+        hub passed in is used instead.
+        """
+        self.assertIsInstance(chat.makeFactory().hub, LocalHub)
+        hub = LocalHub()
+        factory = chat.makeFactory(hub=hub)
+        self.assertIs(factory.hub, hub)
+        self.assertTrue(IHub.providedBy(factory.hub))
+        self.assertRaises(TypeError, chat.makeFactory, None, object())
+
+    def test_closedClientLeavesHub(self) -> None:
+        """
+        A client whose connection is lost is out of every channel and
+        presence of the hub.
+        """
+        alice = self.join("alice")
+        app = alice.server.application
+        self.assertEqual(self.factory.hub.local.subscribedTo(app), ["chat:lobby"])
+        alice.server.connectionLost(Failure(ConnectionDone("gone")))
+        self.assertEqual(self.factory.hub.local.subscribedTo(app), [])
+        self.assertEqual(self.factory.hub.channels(), [])

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_apps -*-
 """
-A chat hub with rooms, served with its demo page by C{twistd -n websocket}.
+A chat with rooms on a L{twisted_ws.pubsub} hub, served with its demo page
+by C{twistd -n websocket}.
 
 Every message is a JSON object in a text message, with a C{type}.
 
@@ -17,7 +18,8 @@ From a client:
 
 From the server:
   - C{welcome} on opening: C{version} (e.g. C{"rfc6455"}), C{subprotocol}
-    (or C{null}), C{compression} (whether permessage-deflate is on);
+    (or C{null}), C{compression} (whether permessage-deflate is on),
+    C{rooms} (the rooms with people in them in this process);
   - C{joined} to the client that joined: C{room}, C{name}, C{users};
   - C{join} and C{leave} to the others: C{room}, C{name}, C{users};
   - C{users}: C{room}, C{users};
@@ -25,11 +27,13 @@ From the server:
     C{text};
   - C{error}: C{reason}.
 
-A broadcast is framed once per protocol family with
-L{twisted_ws.codec.PreparedMessage}, not once per client. A client that
-does not read what it is sent, so that more than L{ChatHub.maxBuffered}
-bytes wait to be written to it, is dropped with close code 1008 instead of
-growing the server's memory.
+A room is the hub channel C{chat:<room>}; its users are the channel's
+presence, so with a L{RedisHub<twisted_ws.pubsub.RedisHub>} a room spans
+every server process on the same Redis, and names are unique across them.
+The hub frames each message once per protocol family and drops a client
+that does not read what it is sent (more than
+L{HubOptions.maxBuffered<twisted_ws.pubsub.HubOptions>} bytes waiting) with
+close code 1008; the others are told it left.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ import itertools
 import json
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
-from twisted_ws import Options, WebSocketProtocol, WebSocketServerFactory
-from twisted_ws.codec import PreparedMessage
+from twisted_ws import Options, WebSocketServerFactory
+from twisted_ws.pubsub import HubProtocol, IHub, LocalHub, Member, NameTaken
 
 _log = Logger()
 
@@ -64,6 +70,9 @@ DEFAULT_ROOM = "lobby"
 #: The close code for a client that cannot keep up (policy violation).
 TOO_SLOW = 1008
 
+#: The prefix of the hub channels of rooms.
+CHANNEL_PREFIX = "chat:"
+
 
 def _cleanName(value: Any) -> str | None:
     """
@@ -76,174 +85,153 @@ def _cleanName(value: Any) -> str | None:
     return name or None
 
 
-class Room:
+def channelOf(room: str) -> str:
     """
-    The clients in one room, by the name they have there.
-
-    @ivar name: the room's name.
-    @ivar members: L{ChatProtocol} by name, in joining order.
+    The hub channel of C{room}.
     """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.members: dict[str, ChatProtocol] = {}
-
-    def users(self) -> list[str]:
-        """
-        The names in the room, in joining order.
-        """
-        return list(self.members)
-
-    def freeName(self, wanted: str) -> str:
-        """
-        C{wanted}, or C{wanted-2}, C{wanted-3}, ... if it is taken.
-        """
-        if wanted not in self.members:
-            return wanted
-        for n in itertools.count(2):
-            candidate = f"{wanted}-{n}"
-            if candidate not in self.members:
-                return candidate
-        raise AssertionError("unreachable")
+    return CHANNEL_PREFIX + room
 
 
-class ChatHub:
-    """
-    The rooms, and the broadcasting of messages to their members.
-
-    @ivar rooms: L{Room} by name; a room exists while it has members.
-    @ivar maxBuffered: bytes that may wait to be written to one client
-        before it is dropped as too slow.
-    """
-
-    def __init__(self, maxBuffered: int = 1024 * 1024) -> None:
-        self.rooms: dict[str, Room] = {}
-        self.maxBuffered = maxBuffered
-        self._guests = itertools.count(1)
-
-    def guestName(self) -> str:
-        """
-        A name for a client that speaks before it joins.
-        """
-        return f"guest-{next(self._guests)}"
-
-    def join(self, client: ChatProtocol, roomName: str, wanted: str) -> Room:
-        """
-        Put C{client} in a room (after taking it out of its current one),
-        tell it who is there and tell the others it came.
-        """
-        self.leave(client)
-        room = self.rooms.get(roomName)
-        if room is None:
-            room = self.rooms[roomName] = Room(roomName)
-        name = room.freeName(wanted)
-        room.members[name] = client
-        client.room, client.name = room, name
-        client.sendJSON({"type": "joined", "room": room.name, "name": name, "users": room.users()})
-        self.broadcast(
-            room,
-            {"type": "join", "room": room.name, "name": name, "users": room.users()},
-            exclude=client,
-        )
-        return room
-
-    def leave(self, client: ChatProtocol) -> None:
-        """
-        Take C{client} out of its room, if it is in one, and tell the others.
-        """
-        room, name = client.room, client.name
-        if room is None or name is None:
-            return
-        client.room = None
-        if room.members.get(name) is client:
-            del room.members[name]
-        if not room.members:
-            self.rooms.pop(room.name, None)
-            return
-        self.broadcast(room, {"type": "leave", "room": room.name, "name": name, "users": room.users()})
-
-    def broadcast(self, room: Room, message: dict[str, Any], exclude: ChatProtocol | None = None) -> None:
-        """
-        Send C{message} (as JSON) to every member of C{room} but C{exclude}.
-
-        The frame is built once per protocol family and reused for every
-        member; a member whose send buffer is over L{maxBuffered} is dropped
-        with close code 1008 instead.  A member whose connection is already
-        closing (its C{connectionLost} has not run yet) is skipped: it can
-        no longer be sent messages.
-        """
-        prepared = PreparedMessage(json.dumps(message, ensure_ascii=False))
-        tooSlow = []
-        for member in list(room.members.values()):
-            if member is exclude or not member.transport.isOpen:
-                continue
-            if member.transport.bufferedAmount > self.maxBuffered:
-                tooSlow.append(member)
-                continue
-            member.sendPrepared(prepared)
-        for member in tooSlow:
-            self.dropSlow(member)
-
-    def dropSlow(self, client: ChatProtocol) -> None:
-        """
-        Drop a client that does not read what it is sent.
-        """
-        _log.info("dropping {name}: it is not reading its messages", name=client.name)
-        self.leave(client)
-        client.loseConnection(TOO_SLOW, "too slow: messages are not being read")
+def _names(members: list[Member]) -> list[str]:
+    return [m.name for m in members]
 
 
-class ChatProtocol(WebSocketProtocol):
+class ChatProtocol(HubProtocol):
     """
     One chat client.
 
-    @ivar room: the L{Room} it is in, or L{None}.
+    @ivar room: the name of the room it is in, or L{None}.
     @ivar name: its name in that room.
     """
 
-    room: Room | None = None
+    room: str | None = None
     name: str | None = None
-
-    @property
-    def hub(self) -> ChatHub:
-        """
-        The hub shared by every client of the factory.
-        """
-        return self.factory.hub  # type: ignore[no-any-return]
+    _gone = False
+    _joining: Deferred[None] | None = None
 
     def sendJSON(self, message: dict[str, Any]) -> None:
         """
-        Send one message to this client only.
+        Send one message to this client only, if it is still open.
         """
-        self.transport.sendTextMessage(json.dumps(message, ensure_ascii=False))
+        transport = self.transport
+        if transport is not None and transport.isOpen:
+            transport.sendTextMessage(json.dumps(message, ensure_ascii=False))
 
-    def sendPrepared(self, prepared: PreparedMessage) -> None:
-        """
-        Send a message prepared for a broadcast.
-        """
-        sendPrepared = getattr(self.transport, "sendPreparedMessage", None)
-        if sendPrepared is not None:
-            sendPrepared(prepared)
-        else:
-            self.transport.sendTextMessage(prepared.data)
+    def _publish(self, room: str, message: dict[str, Any], exclude: Any = None) -> None:
+        d = self.hub.publish(channelOf(room), json.dumps(message, ensure_ascii=False), exclude)
+        d.addErrback(self._hubFailed, "publishing")
+
+    def _hubFailed(self, failure: Failure, doing: str) -> None:
+        _log.failure("chat: the hub failed while {doing}", failure, doing=doing)
+        self.sendJSON({"type": "error", "reason": "the chat hub failed; try again"})
 
     def negotiationFinished(self) -> None:
         """
         Tell the client what the connection is: protocol version,
-        subprotocol, compression.
+        subprotocol, compression, and the rooms in use.
         """
         transport = self.transport
         extensions = getattr(transport, "extensions", None) or ()
         names = [getattr(e, "name", str(e)) for e in extensions]
+        rooms = [c[len(CHANNEL_PREFIX) :] for c in self.hub.channels() if c.startswith(CHANNEL_PREFIX)]
         self.sendJSON(
             {
                 "type": "welcome",
                 "version": transport.version.label,
                 "subprotocol": transport.subprotocol,
                 "compression": any("deflate" in name for name in names),
-                "rooms": sorted(self.hub.rooms),
+                "rooms": rooms,
             }
         )
+
+    # Rooms.
+
+    def join(self, room: str, wanted: str) -> Deferred[None]:
+        """
+        Leave the current room, enter C{room} as C{wanted} (or a free
+        variant of it), tell this client who is there and the others that
+        it came.  Reading from the client pauses until it is done, so that
+        what it says next is said in the new room.
+        """
+        hub = self.hub
+        channel = channelOf(room)
+        self._leaveRoom()
+        d: Deferred[Any] = hub.subscribe(channel, self)
+        d.addCallback(lambda _: hub.enter(channel, self, wanted))
+
+        def entered(member: Member) -> Deferred[list[Member]] | None:
+            if self._gone:
+                hub.unsubscribeAll(self)
+                return None
+            self.room, self.name = room, member.name
+            return hub.presence(channel)  # type: ignore[no-any-return]
+
+        def listed(members: list[Member] | None) -> None:
+            if members is None or self.room != room:
+                return
+            users = _names(members)
+            self.sendJSON({"type": "joined", "room": room, "name": self.name, "users": users})
+            self._publish(room, {"type": "join", "room": room, "name": self.name, "users": users}, self)
+
+        def failed(failure: Failure) -> None:
+            hub.unsubscribe(channel, self)
+            if failure.check(NameTaken):
+                self.sendJSON({"type": "error", "reason": f"the name {wanted!r} is taken"})
+            else:
+                self._hubFailed(failure, "joining a room")
+
+        d.addCallback(entered)
+        d.addCallback(listed)
+        d.addErrback(failed)
+        if not d.called:
+            # A hub with a backend answers later: hold the client's next
+            # messages until then.
+            self.transport.pauseReading()
+            self._joining = d
+
+            def done(result: Any) -> Any:
+                self._joining = None
+                if not self._gone:
+                    self.transport.resumeReading()
+                return result
+
+            d.addBoth(done)
+        return d
+
+    def _leaveRoom(self) -> None:
+        """
+        Leave the current room, if any, and tell the others who remain.
+        """
+        room = self.room
+        if room is None:
+            return
+        self.room = None
+        hub = self.hub
+        channel = channelOf(room)
+        hub.leave(channel, self)
+        hub.unsubscribe(channel, self)
+        self._announceLeave(room, self.name)
+
+    def _announceLeave(self, room: str, name: str | None) -> None:
+        def listed(members: list[Member]) -> None:
+            if members:
+                users = _names(members)
+                self._publish(room, {"type": "leave", "room": room, "name": name, "users": users})
+
+        d = self.hub.presence(channelOf(room))
+        d.addCallback(listed)
+        d.addErrback(lambda f: _log.failure("chat: listing a room failed", f))
+
+    def hubDropped(self, reason: str) -> None:
+        """
+        The hub dropped this client as too slow: tell the others in its
+        room.
+        """
+        room, self.room = self.room, None
+        if room is not None:
+            self._announceLeave(room, self.name)
+
+    # Messages from the client.
 
     def textMessageReceived(self, message: str) -> None:
         """
@@ -257,29 +245,39 @@ class ChatProtocol(WebSocketProtocol):
             command = {"type": "message", "text": message}
         kind = command.get("type")
         if kind == "join":
-            room = _cleanName(command.get("room")) or DEFAULT_ROOM
-            name = _cleanName(command.get("name")) or self.hub.guestName()
-            self.hub.join(self, room, name)
+            roomName = _cleanName(command.get("room")) or DEFAULT_ROOM
+            name = _cleanName(command.get("name")) or self.factory.guestName()
+            self.join(roomName, name)
         elif kind == "message":
             text = command.get("text")
             if not isinstance(text, str) or not text:
                 self.sendJSON({"type": "error", "reason": "a message needs a non-empty text"})
                 return
+            text = text[:MAX_TEXT]
             if self.room is None:
-                self.hub.join(self, DEFAULT_ROOM, self.hub.guestName())
-            assert self.room is not None
-            self.hub.broadcast(
-                self.room,
-                {"type": "message", "room": self.room.name, "name": self.name, "text": text[:MAX_TEXT]},
-                exclude=self,
-            )
+                self.join(DEFAULT_ROOM, self.factory.guestName()).addCallback(
+                    lambda _: self._say(text)
+                )
+            else:
+                self._say(text)
         elif kind == "users":
-            if self.room is None:
+            room = self.room
+            if room is None:
                 self.sendJSON({"type": "users", "room": None, "users": []})
             else:
-                self.sendJSON({"type": "users", "room": self.room.name, "users": self.room.users()})
+                d = self.hub.presence(channelOf(room))
+                d.addCallback(
+                    lambda members: self.sendJSON({"type": "users", "room": room, "users": _names(members)})
+                )
+                d.addErrback(self._hubFailed, "listing a room")
         else:
             self.sendJSON({"type": "error", "reason": f"unknown message type {kind!r}"})
+
+    def _say(self, text: str) -> None:
+        room = self.room
+        if room is None:
+            return
+        self._publish(room, {"type": "message", "room": room, "name": self.name, "text": text}, self)
 
     def bytesMessageReceived(self, data: bytes) -> None:
         """
@@ -287,31 +285,64 @@ class ChatProtocol(WebSocketProtocol):
         """
         self.sendJSON({"type": "error", "reason": "binary messages are not used by this chat"})
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Failure) -> None:
         """
-        Leave the room.
+        Leave the room (the others are told), then every channel.
         """
-        self.hub.leave(self)
+        self._gone = True
+        self._leaveRoom()
+        super().connectionLost(reason)
 
 
 class ChatFactory(WebSocketServerFactory):
     """
-    The factory of L{ChatProtocol}, holding the L{ChatHub}.
+    The factory of L{ChatProtocol}, holding the hub.
+
+    @ivar hub: the L{IHub} the rooms live on.
     """
 
     protocol = ChatProtocol
 
-    def __init__(self, options: Options | None = None, hub: ChatHub | None = None) -> None:
+    hub: Any
+
+    def __init__(self, options: Options | None = None, hub: Any = None) -> None:
+        """
+        @param options: the connection options.
+        @param hub: the L{IHub}; a L{LocalHub} of its own by default.  The
+            factory starts it (C{startService}) when it starts listening, if
+            it is not running yet, and leaves stopping it to its owner.
+        @raise TypeError: C{hub} does not provide L{IHub}.
+        """
         super().__init__(ChatProtocol, options=options)
-        self.hub = hub if hub is not None else ChatHub()
+        if hub is None:
+            hub = LocalHub()
+        if not IHub.providedBy(hub):
+            raise TypeError(f"the chat needs a twisted_ws.pubsub.IHub, not {hub!r}")
+        self.hub = hub
+        self._guests = itertools.count(1)
+
+    def guestName(self) -> str:
+        """
+        A name for a client that speaks before it joins.
+        """
+        return f"guest-{next(self._guests)}"
+
+    def startFactory(self) -> None:
+        """
+        Start the hub if it is not running.
+        """
+        if not getattr(self.hub, "running", True):
+            self.hub.startService()
 
 
-def makeFactory(options: Options | None = None) -> ChatFactory:
+def makeFactory(options: Options | None = None, hub: Any = None) -> ChatFactory:
     """
-    Make the chat factory, with a hub of its own.
+    Make the chat factory.
 
     @param options: the connection options; by default L{defaultOptions}.
+    @param hub: the L{IHub} the rooms live on; by default a
+        L{LocalHub} of the factory's own (one process).
     """
     if options is None:
         options = Options(**defaultOptions)
-    return ChatFactory(options)
+    return ChatFactory(options, hub)
