@@ -187,6 +187,12 @@ class HybiFramer(Framer):
         self._parse(data, events, pos)
 
     def _parse(self, buf: bytes, events: list, pos: int) -> None:
+        """
+        Parse the frames of C{buf} from C{pos}.  The common case, a whole
+        unfragmented text or binary message with no extension bits, is
+        handled inline (this loop is the hot path of every connection);
+        every other frame goes to L{_otherFrame}.
+        """
         end = len(buf)
         expectMask = self._expectMask
         decodeText = self.decodeText
@@ -264,44 +270,61 @@ class HybiFramer(Framer):
                     if length >= REUSE_MIN:
                         self._keepReceived(payload, payload)
                 continue
-            opcode = b0 & 0x0F
-            self._checkHeader(b0, opcode, length)
-            key = buf[pstart - 4 : pstart] if expectMask else b""
-            if opcode >= 8:
-                if pend > end:
-                    break
-                payload = buf[pstart:pend]
-                if key:
-                    payload = mask(payload, key)
-                pos = pend
-                self._control(opcode, payload, events)
-                if self.receiveDone:
-                    return
-                continue
-            if opcode:
-                self._beginMessage(opcode, b0 & 0x70)
-            fin = bool(b0 & 0x80)
-            if pend > end:
-                # The payload is still arriving: consume what is here and
-                # stream the rest through _feedPartial.
-                self._frameRemaining = pend - end
-                self._frameKey = key
-                self._frameOffset = end - pstart
-                self._frameFin = fin
-                if end > pstart:
-                    self._messageData(
-                        mask(memoryview(buf)[pstart:end], key) if key else buf[pstart:end]
-                    )
+            # Everything else: control frames, fragments, extension bits,
+            # limits, and frames that have not fully arrived.
+            after = self._otherFrame(buf, pos, pstart, pend, b0, length, events)
+            if after < 0:
                 return
-            if length:
-                self._messageData(
-                    mask(memoryview(buf)[pstart:pend], key) if key else buf[pstart:pend]
-                )
-            pos = pend
-            if fin:
-                self._finishMessage(events)
+            if after == pos:
+                break
+            pos = after
         if pos < end:
             self._buf = buf[pos:]
+
+    def _otherFrame(
+        self, buf: bytes, pos: int, pstart: int, pend: int, b0: int, length: int, events: list
+    ) -> int:
+        """
+        Handle the frame at C{pos} of C{buf} whose header is complete and
+        which is not a whole unfragmented message without extension bits.
+
+        @return: where the next frame starts; C{pos} when this one must wait
+            for more data; -1 when parsing stops here (the peer closed, or
+            the payload is still arriving and streams through
+            L{_feedPartial}).
+        """
+        end = len(buf)
+        opcode = b0 & 0x0F
+        self._checkHeader(b0, opcode, length)
+        key = buf[pstart - 4 : pstart] if self._expectMask else b""
+        if opcode >= 8:
+            if pend > end:
+                return pos
+            payload = buf[pstart:pend]
+            if key:
+                payload = mask(payload, key)
+            self._control(opcode, payload, events)
+            return -1 if self.receiveDone else pend
+        if opcode:
+            self._beginMessage(opcode, b0 & 0x70)
+        fin = bool(b0 & 0x80)
+        if pend > end:
+            # The payload is still arriving: consume what is here and stream
+            # the rest through _feedPartial.
+            self._frameRemaining = pend - end
+            self._frameKey = key
+            self._frameOffset = end - pstart
+            self._frameFin = fin
+            if end > pstart:
+                self._messageData(
+                    mask(memoryview(buf)[pstart:end], key) if key else buf[pstart:end]
+                )
+            return -1
+        if length:
+            self._messageData(mask(memoryview(buf)[pstart:pend], key) if key else buf[pstart:pend])
+        if fin:
+            self._finishMessage(events)
+        return pend
 
     def _feedPartial(self, data: bytes, events: list) -> int:
         """
