@@ -196,6 +196,13 @@ def allServers():
             WebSocketFraming(),
             requires={"websockets": "websockets"},
         ),
+        Server(
+            "picows",
+            "picows (Cython, asyncio)",
+            "picows_echo.py",
+            WebSocketFraming(),
+            requires={"picows": "picows"},
+        ),
         Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming()),
     ]
 
@@ -420,7 +427,7 @@ def parseArguments(argv):
         "--only",
         default=None,
         help="comma-separated servers: raw, raw-join, autobahn, twisted.web, "
-        "websockets, twisted_ws ('raw' includes 'raw-join')",
+        "websockets, picows, twisted_ws ('raw' includes 'raw-join')",
     )
     parser.add_argument(
         "--workload",
