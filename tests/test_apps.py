@@ -6,12 +6,10 @@ layer over L{StringTransport} and talked to with the codec's client.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,106 +17,13 @@ from twisted_ws import Options, Version
 from twisted_ws.apps import chat, echo
 from twisted_ws.codec import (
     BinaryMessage,
-    ClientConnection,
     CloseReceived,
     ConnectionOpened,
     TextMessage,
 )
 from twisted_ws.pubsub import HubOptions, IHub, LocalHub
 
-from .test_protocol import ALL_VERSIONS, HYBI_VERSIONS
-
-
-class BufferingTransport(StringTransport):
-    """
-    A L{StringTransport} that reports everything written to it as still
-    waiting to be sent, the way a TCP transport's buffer does while its
-    peer reads nothing.
-    """
-
-    offset = 0
-    _tempDataLen = 0
-
-    @property
-    def dataBuffer(self) -> bytes:
-        return self.io.getvalue()
-
-
-class Client:
-    """
-    A WebSocket client (the codec's L{ClientConnection}) connected to a
-    server protocol over a L{StringTransport}.
-
-    @ivar server: the server's byte-level protocol.
-    @ivar transport: the server's transport: what it wrote is what this
-        client receives.
-    @ivar codec: the client codec.
-    @ivar events: every event the client received and has not yet taken.
-    """
-
-    def __init__(
-        self,
-        factory: Any,
-        version: Version = Version.RFC6455,
-        path: str = "/ws",
-        subprotocols: tuple[str, ...] = (),
-        transport: StringTransport | None = None,
-    ) -> None:
-        self.transport = transport if transport is not None else StringTransport()
-        self.server = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
-        self.server.makeConnection(self.transport)
-        self.codec = ClientConnection(
-            "127.0.0.1:8080",
-            path,
-            version=version,
-            subprotocols=subprotocols,
-            options=Options(maxMessageSize=64 << 20, maxFrameSize=64 << 20),
-        )
-        self.events: list[Any] = []
-        self.pump()
-
-    def pump(self) -> None:
-        """
-        Move bytes both ways until neither side has anything to send.
-        """
-        while True:
-            toServer = self.codec.dataToSend()
-            if toServer:
-                self.server.dataReceived(toServer)
-            toClient = self.transport.value()
-            if toClient:
-                self.transport.clear()
-                self.events.extend(self.codec.receiveData(toClient))
-            if not toServer and not toClient:
-                return
-
-    def take(self, kind: type) -> list[Any]:
-        """
-        Remove and return the received events of type C{kind}.
-        """
-        taken = [e for e in self.events if isinstance(e, kind)]
-        self.events = [e for e in self.events if not isinstance(e, kind)]
-        return taken
-
-    def sendText(self, text: str) -> None:
-        """
-        Send a text message and deliver the answers.
-        """
-        self.codec.sendText(text)
-        self.pump()
-
-    def sendJSON(self, message: dict[str, Any]) -> None:
-        """
-        Send a chat command.
-        """
-        self.sendText(json.dumps(message))
-
-    def received(self) -> list[dict[str, Any]]:
-        """
-        Remove and return the JSON messages received.
-        """
-        self.pump()
-        return [json.loads(e.data) for e in self.take(TextMessage)]
+from ._support.layer import ALL_VERSIONS, HYBI_VERSIONS, BufferingTransport, Client
 
 
 class EchoTests(SynchronousTestCase):

@@ -26,12 +26,12 @@ import tempfile
 from twisted.trial.unittest import SkipTest, TestCase
 
 try:
-    from tests.test_twistd import ROOT, Twistd
+    from tests._support.twistd import ROOT, Twistd
 except ImportError:  # loaded as a file, without the source tree on the path
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tests.test_twistd import ROOT, Twistd
+    from tests._support.twistd import ROOT, Twistd
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -7,7 +7,6 @@ follow, UTF-8 validation, the closing handshake and L{PreparedMessage}.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -27,95 +26,24 @@ from twisted_ws.codec import (
     TextMessage,
     Version,
     isValidCloseCode,
-    mask,
 )
 
-from .test_codec_handshake import (
+from ._support.codec import (
     ALL_VERSIONS,
     DEFAULT_OPTIONS,
-    HYBI_RESPONSE,
     HYBI_VERSIONS,
-    RFC_MASK,
     FakeExtensionFactory,
+    assertClosedCleanly,
     feed,
+    maskedFrame,
+    openClient,
     openPair,
     openServer,
+    plainFrame,
+    receivers,
     rfcRandom,
     splits,
 )
-
-
-def plainFrame(b0: int, payload: bytes) -> bytes:
-    """
-    An unmasked frame (as a server sends it) with first byte C{b0}.
-    """
-    n = len(payload)
-    if n < 126:
-        header = bytes([b0, n])
-    elif n < 65536:
-        header = bytes([b0, 126]) + struct.pack("!H", n)
-    else:
-        header = bytes([b0, 127]) + struct.pack("!Q", n)
-    return header + payload
-
-
-def maskedFrame(b0: int, payload: bytes, key: bytes = RFC_MASK) -> bytes:
-    """
-    A masked frame (as a client sends it) with first byte C{b0}.
-    """
-    frame = plainFrame(b0, b"\x00" * len(payload))
-    headerLength = len(frame) - len(payload)
-    header = bytearray(frame[:headerLength])
-    header[1] |= 0x80
-    return bytes(header) + key + mask(payload, key)
-
-
-def openClient(
-    version: Version = Version.RFC6455, options: Options = DEFAULT_OPTIONS
-) -> ClientConnection:
-    """
-    A client connection of C{version} in state OPEN, whose random source
-    makes every masking key C{37 fa 21 3d}.
-    """
-    client = ClientConnection(
-        "server.example.com", "/chat", version=version, options=options, randomSource=rfcRandom
-    )
-    client.dataToSend()
-    client.receiveData(HYBI_RESPONSE)
-    assert client.state is State.OPEN
-    return client
-
-
-def receivers(options: Options = DEFAULT_OPTIONS):
-    """
-    For each role and hybi version: a description, a function making an
-    open connection of that role, and the function framing what its peer
-    sends.
-    """
-    for version in HYBI_VERSIONS:
-        yield (
-            f"server {version.label}",
-            lambda v=version: openServer(v, options),
-            maskedFrame,
-        )
-        yield (
-            f"client {version.label}",
-            lambda v=version: openClient(v, options),
-            plainFrame,
-        )
-
-
-def assertClosedCleanly(
-    testCase: SynchronousTestCase, conn: Any, byPeer: bool, closeTransport: bool
-) -> None:
-    """
-    C{conn} is closed after a clean closing handshake, started by the peer
-    or not, and asks its caller to end TCP or not.
-    """
-    testCase.assertIs(conn.state, State.CLOSED)
-    testCase.assertTrue(conn.wasClean)
-    testCase.assertIs(conn.closedByPeer, byPeer)
-    testCase.assertIs(conn.shouldCloseTransport, closeTransport)
 
 
 def closeFrameFrom(conn, code: int) -> bytes:

@@ -20,10 +20,10 @@ from twisted_ws.codec import (
     Version,
 )
 
-from .test_codec_framing import assertClosedCleanly
-from .test_codec_handshake import (
+from ._support.codec import (
     DEFAULT_OPTIONS,
     HIXIE75_RESPONSE,
+    assertClosedCleanly,
     feed,
     hixie76ServerAnswer,
     openPair,

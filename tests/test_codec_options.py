@@ -18,8 +18,7 @@ from twisted_ws.codec import (
     Version,
 )
 
-from .test_codec_framing import maskedFrame, openClient, plainFrame, receivers
-from .test_codec_handshake import openPair, openServer
+from ._support.codec import maskedFrame, openClient, openPair, openServer, plainFrame, receivers
 
 
 class VersionTests(SynchronousTestCase):

@@ -26,7 +26,7 @@ from twisted_ws.codec import (
     Version,
 )
 
-from .test_codec_handshake import HYBI_RESPONSE, hixie76Request, requestFor
+from ._support.codec import HYBI_RESPONSE, hixie76Request, requestFor
 
 SETTINGS = settings(max_examples=150, deadline=None)
 

@@ -30,11 +30,17 @@ from twisted_ws.codec import (
     _utf8,
 )
 
-from .test_apps import Client
-from .test_codec_framing import maskedFrame, openClient, plainFrame
-from .test_codec_handshake import ALL_VERSIONS, feed, openServer, requestFor
-from .test_protocol import Peer, Recorder
-from .test_speedups import _importError, _speedups
+from ._support.codec import (
+    ALL_VERSIONS,
+    feed,
+    maskedFrame,
+    openClient,
+    openServer,
+    plainFrame,
+    requestFor,
+)
+from ._support.layer import Client, Peer, Recorder
+from ._support.speedups import _importError, _speedups
 
 _NOT_BUILT = (
     "twisted_ws.codec._speedups is not built (no C compiler or Python headers "

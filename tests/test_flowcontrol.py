@@ -21,7 +21,7 @@ from zope.interface import implementer
 from twisted_ws import Options, Version, WebSocketProtocol, WebSocketServerFactory
 from twisted_ws.codec import BinaryMessage, ClientConnection, ConnectionOpened
 
-from .test_protocol import ALL_VERSIONS, CountingTransport, Peer, Recorder
+from ._support.layer import ALL_VERSIONS, CountingTransport, Peer, Recorder
 
 
 @implementer(IPushProducer)

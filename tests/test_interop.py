@@ -27,7 +27,7 @@ from twisted_ws.codec import (
     TextMessage,
 )
 
-from .test_protocol import ALL_VERSIONS
+from ._support.layer import ALL_VERSIONS
 
 TIMEOUT = 20.0
 MIB = 1 << 20

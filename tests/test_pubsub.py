@@ -28,8 +28,7 @@ from twisted_ws.pubsub import (
     _core,
 )
 
-from .test_apps import BufferingTransport, Client
-from .test_protocol import ALL_VERSIONS, HYBI_VERSIONS
+from ._support.layer import ALL_VERSIONS, HYBI_VERSIONS, BufferingTransport, Client
 
 
 class MeasuredTransport(StringTransport):

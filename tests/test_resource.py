@@ -36,7 +36,7 @@ from twisted_ws.codec import (
     TextMessage,
 )
 
-from .test_protocol import ALL_VERSIONS, PEER, CountingTransport, Recorder, deliver
+from ._support.layer import ALL_VERSIONS, PEER, CountingTransport, Recorder, deliver
 
 HOST = IPv4Address("TCP", "127.0.0.1", 8080)
 PAGE = b"<html>an ordinary page</html>"

@@ -5,27 +5,18 @@ and for how L{twisted_ws.codec._mask} chooses between it and pure Python.
 
 from __future__ import annotations
 
-import importlib
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_ws
 from twisted_ws.codec import _mask
 
-_speedups: ModuleType | None
-try:
-    _speedups = importlib.import_module("twisted_ws.codec._speedups")
-except ImportError as e:
-    _speedups = None
-    _importError = str(e)
-else:
-    _importError = ""
+from ._support.speedups import _importError, _speedups
 
 _inCI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 

@@ -15,7 +15,7 @@ from zope.interface import implementer
 from twisted_ws import Options, Version
 from twisted_ws.codec import CloseReceived, ConnectionOpened
 
-from .test_protocol import Peer
+from ._support.layer import Peer
 
 
 @implementer(ISSLTransport)
