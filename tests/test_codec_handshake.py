@@ -1229,3 +1229,277 @@ def parseHeaderPairs(response: bytes) -> list[tuple[str, str]]:
     """
     head = response.partition(b"\r\n\r\n")[0].decode("latin-1")
     return [tuple(line.split(": ", 1)) for line in head.split("\r\n")[1:]]  # type: ignore[misc]
+
+
+class StrictRequestTests(SynchronousTestCase):
+    """
+    Malformed opening requests, of the kinds that once raised out of
+    C{receiveData} or were accepted leniently, get an HTTP error response.
+    """
+
+    assertRefused = ServerRejectionTests.assertRefused
+
+    def assertRefusedParsed(
+        self, method: str, target: str, httpVersion: str, headers: list, status: int
+    ) -> HandshakeFailed:
+        """
+        A request fed through L{ServerConnection.receiveRequest} is refused
+        with C{status} and a complete HTTP response.
+        """
+        server = ServerConnection()
+        events = server.receiveRequest(method, target, httpVersion, headers)
+        self.assertEqual([type(e) for e in events], [HandshakeFailed], events)
+        self.assertEqual(events[0].status, status)
+        self.assertEqual(parseResponse(server.dataToSend())[0], status)
+        return events[0]
+
+    def test_nonAsciiDigitsInVersion(self) -> None:
+        """
+        A Sec-WebSocket-Version of characters that C{str.isdigit} accepts but
+        C{int} does not (superscripts from the wire, Arabic-Indic digits
+        through C{receiveRequest}) gets 426 listing the versions spoken.
+        """
+        for wire in ("\xb9\xb3", "\xb3", "1\xb3"):
+            headers = self.assertRefused(hybiRequest(wire), 426, split=True)
+            self.assertEqual(headers["sec-websocket-version"], "13, 8, 7")
+        pairs = parseHeaderPairs(hybiRequest("\u0661\u0663".encode("utf-8").decode("latin-1")))
+        pairs = [(n, "\u0661\u0663" if n == "Sec-WebSocket-Version" else v) for n, v in pairs]
+        self.assertRefusedParsed("GET", "/chat", "HTTP/1.1", pairs, 426)
+
+    def test_versionOutOfRange(self) -> None:
+        """
+        A Sec-WebSocket-Version with leading zeros, a sign, or thousands of
+        digits gets 426.
+        """
+        for wire in ("013", "+13", "-13", "1" * 5000, "13 13", "0x0d"):
+            self.assertRefused(hybiRequest(wire), 426)
+
+    def test_hixie76KeyHugeNumber(self) -> None:
+        """
+        A hixie-76 key with thousands of digits gets 400, not an error from
+        C{int}.
+        """
+        self.assertRefused(hixie76Request(key1="1 " + "9" * 5000), 400)
+
+    def test_hixie76KeyNonAsciiDigits(self) -> None:
+        """
+        A hixie-76 key whose only digits are superscripts has no digits:
+        400.
+        """
+        self.assertRefused(hixie76Request(key1="\xb9 \xb2 \xb3"), 400)
+
+    def test_httpVersionStrict(self) -> None:
+        """
+        The request line's version must be C{HTTP/} DIGIT C{.} DIGIT (RFC
+        9112 section 2.3): C{HTTP/1.10}, C{HTTP/1.01}, a trailing tab or NUL,
+        lower case, and the like get 400, whole or byte by byte.
+        """
+        for bad in (
+            b"HTTP/1.10", b"HTTP/1.01", b"HTTP/1.1\t", b"HTTP/1.1\x00", b"http/1.1",
+            b"HTTP/1.1 ", b"HTTP/1", b"HTTP/1.", b"HTTP/11", b"HTTP/1.\xb9", b"HTTP/\xb9.1",
+            b"HTTP/1.1\x0b", b"HTTP/2.0", b"HTTP/0.9",
+        ):
+            request = hybiRequest().replace(b"HTTP/1.1", bad, 1)
+            self.assertRefused(request, 400, split=True)
+
+    def test_httpVersionStrictParsed(self) -> None:
+        """
+        The same strictness holds for a request line parsed elsewhere and
+        given to C{receiveRequest}.
+        """
+        pairs = parseHeaderPairs(hybiRequest())
+        for bad in ("HTTP/1.10", "HTTP/1.01", "HTTP/1.1\t", "HTTP/1.1\x00", "HTTP/1.\u0661"):
+            self.assertRefusedParsed("GET", "/chat", bad, pairs, 400)
+
+    def test_laterMinorVersion(self) -> None:
+        """
+        A request of a later HTTP/1 minor version is handled as HTTP/1.1
+        (RFC 9110 section 2.5).
+        """
+        server = ServerConnection()
+        [event] = server.receiveData(hybiRequest().replace(b"HTTP/1.1", b"HTTP/1.2", 1))
+        self.assertIsInstance(event, RequestReceived)
+
+    def test_requestLineSpaces(self) -> None:
+        """
+        A request line with two spaces in a row, or a tab between its parts,
+        gets 400.
+        """
+        for old, new in ((b"GET /chat", b"GET  /chat"), (b"GET /chat", b"GET\t/chat"),
+                         (b"/chat HTTP", b"/chat  HTTP"), (b"GET /chat", b" GET /chat")):
+            self.assertRefused(hybiRequest().replace(old, new, 1), 400)
+
+    def test_targetCharacters(self) -> None:
+        """
+        A request target with a control character or a byte outside ASCII
+        gets 400.
+        """
+        for target in (b"/a\x00b", b"/a\x7fb", b"/caf\xe9", b"/a\x01"):
+            self.assertRefused(hybiRequest().replace(b"/chat", target, 1), 400)
+        pairs = parseHeaderPairs(hybiRequest())
+        self.assertRefusedParsed("GET", "/caf\u00e9\u20ac", "HTTP/1.1", pairs, 400)
+
+    def test_plainGet(self) -> None:
+        """
+        A plain GET without Upgrade gets 426 with C{Upgrade: websocket} and
+        the versions spoken.
+        """
+        request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\r\n"
+        headers = self.assertRefused(request, 426, split=True)
+        self.assertEqual(headers["upgrade"], "websocket")
+        self.assertEqual(headers["sec-websocket-version"], "13, 8, 7")
+        options = Options(versions={Version.HYBI08})
+        headers = self.assertRefused(request, 426, options)
+        self.assertEqual(headers["sec-websocket-version"], "8")
+
+    def test_headOverLimit(self) -> None:
+        """
+        A request head one to four bytes over C{Options.maxHeaderSize} gets
+        431, whole in one read and byte by byte.
+        """
+        request = hybiRequest(extra="X-Filler: " + "a" * 40 + "\r\n")
+        for over in range(1, 5):
+            limit = len(request) - over
+            self.assertRefused(request, 431, Options(maxHeaderSize=limit), split=True)
+            self.assertRefused(request + b"\x81\x00", 431, Options(maxHeaderSize=limit))
+        for chunks in list(splits(request))[:2]:
+            server = ServerConnection(Options(maxHeaderSize=len(request)))
+            events = feed(server, chunks)
+            self.assertEqual([type(e) for e in events], [RequestReceived])
+
+    def test_headOverLimitHixie76(self) -> None:
+        """
+        The limit counts the head, not hixie-76's key3 that follows it.
+        """
+        request = hixie76Request()
+        head = len(request) - 8
+        server = ServerConnection(Options(maxHeaderSize=head))
+        [event] = server.receiveData(request)
+        self.assertIsInstance(event, RequestReceived)
+        self.assertRefused(request, 431, Options(maxHeaderSize=head - 1), split=True)
+
+    def test_missingOriginMessage(self) -> None:
+        """
+        With origins restricted, a request without an origin header is
+        refused with 403 and a reason that names the missing header; a
+        listed L{None} admits it.
+        """
+        options = Options(allowedOrigins=("https://a.example",))
+        for version, name in ((Version.RFC6455, "Origin"), (Version.HYBI08, "Sec-WebSocket-Origin"),
+                              (Version.HYBI07, "Sec-WebSocket-Origin")):
+            server = ServerConnection(options)
+            [event] = server.receiveData(requestFor(version, origin=None))
+            self.assertIsInstance(event, HandshakeFailed)
+            self.assertEqual(event.status, 403)
+            self.assertEqual(event.reason, f"no {name} header")
+            self.assertEqual(parseResponse(server.dataToSend())[2], f"no {name} header\n".encode())
+            server = ServerConnection(Options(allowedOrigins=("https://a.example", None)))
+            [event] = server.receiveData(requestFor(version, origin=None))
+            self.assertIsInstance(event, RequestReceived)
+
+    def test_disallowedOriginMessage(self) -> None:
+        """
+        A refused origin is quoted in the 403's reason.
+        """
+        server = ServerConnection(Options(allowedOrigins=("https://a.example", None)))
+        [event] = server.receiveData(hybiRequest(origin="https://x"))
+        self.assertEqual(event.status, 403)
+        self.assertEqual(event.reason, "origin 'https://x' is not allowed")
+
+
+class StrictResponseTests(SynchronousTestCase):
+    """
+    Malformed responses fail the client's handshake with a
+    L{HandshakeError}, never with an exception out of C{receiveData}.
+    """
+
+    assertFails = ClientHandshakeTests.assertFails
+
+    def client(self, **kwargs) -> ClientConnection:
+        """
+        A client whose key is the RFC 6455 sample, so that L{HYBI_RESPONSE}
+        answers it.
+        """
+        client = ClientConnection("h", randomSource=rfcRandom, **kwargs)
+        client.dataToSend()
+        return client
+
+    def test_nonAsciiDigitsInStatus(self) -> None:
+        """
+        A status code of superscript digits fails with L{InvalidStatus}.
+        """
+        for code in (b"\xb9\xb0\xb9", b"1\xb2\xb3", b"\xb3"):
+            response = HYBI_RESPONSE.replace(b"101", code, 1)
+            self.assertFails(self.client(), response, InvalidStatus)
+
+    def test_statusLineStrict(self) -> None:
+        """
+        The status line must be C{HTTP/1.}DIGIT, a space, three ASCII
+        digits, and a space before any reason phrase.
+        """
+        for line in (
+            b"HTTP/1.10 101 Switching Protocols", b"HTTP/1.01 101 Switching Protocols",
+            b"HTTP/1.1 1010 Switching Protocols", b"HTTP/1.1 10 Switching Protocols",
+            b"HTTP/1.1  101 Switching Protocols", b"HTTP/1.1 101Switching", b"HTTP/1.1 +01 x",
+            b"HTTP/1.1\t101 Switching Protocols", b"http/1.1 101 Switching Protocols",
+            b"HTTP/2 101 Switching Protocols", b"HTTP/1.1 101 Switching\x00Protocols",
+            b"HTTP/1.1\x00 101 Switching Protocols", b" HTTP/1.1 101 Switching Protocols",
+        ):
+            response = HYBI_RESPONSE.replace(b"HTTP/1.1 101 Switching Protocols", line, 1)
+            self.assertFails(self.client(), response, InvalidStatus)
+
+    def test_statusLineWithoutReason(self) -> None:
+        """
+        A 101 status line without a reason phrase, with or without the space
+        before it, is accepted.
+        """
+        for line in (b"HTTP/1.1 101", b"HTTP/1.1 101 "):
+            response = HYBI_RESPONSE.replace(b"HTTP/1.1 101 Switching Protocols", line, 1)
+            [event] = self.client().receiveData(response)
+            self.assertIsInstance(event, ConnectionOpened)
+
+    def test_duplicateAccept(self) -> None:
+        """
+        A response with two Sec-WebSocket-Accept headers fails with
+        L{InvalidAccept}, even when both are right.
+        """
+        line = b"Sec-WebSocket-Accept: " + RFC_ACCEPT.encode() + b"\r\n"
+        response = HYBI_RESPONSE.replace(line, line + line)
+        self.assertFails(self.client(), response, InvalidAccept)
+
+    def test_headOverLimit(self) -> None:
+        """
+        A complete response head one to four bytes over
+        C{Options.maxHeaderSize} fails the handshake, whole in one read and
+        byte by byte; one at the limit opens.
+        """
+        for over in range(1, 5):
+            response = HYBI_RESPONSE.replace(b"\r\n\r\n", b"\r\nX: " + b"a" * 20 + b"\r\n\r\n")
+            limit = len(response) - over
+            for chunks in list(splits(response))[:2]:
+                client = self.client(options=Options(maxHeaderSize=limit))
+                events = feed(client, chunks)
+                self.assertEqual([type(e) for e in events], [HandshakeFailed], events)
+                self.assertIsInstance(events[0].error, InvalidHeader)
+                self.assertIn(f"exceeds {limit} bytes", events[0].reason)
+        for chunks in list(splits(response))[:2]:
+            client = self.client(options=Options(maxHeaderSize=len(response)))
+            events = feed(client, chunks)
+            self.assertEqual([type(e) for e in events], [ConnectionOpened])
+
+    def test_headOverLimitWithFrames(self) -> None:
+        """
+        A response head over the limit fails even when frames follow it in
+        the same read.
+        """
+        client = self.client(options=Options(maxHeaderSize=len(HYBI_RESPONSE) - 1))
+        [event] = client.receiveData(HYBI_RESPONSE + b"\x81\x02hi")
+        self.assertIsInstance(event, HandshakeFailed)
+
+    def test_headerNotLatin1Safe(self) -> None:
+        """
+        Header bytes 0x80-0xFF in a response are read as ISO-8859-1 and
+        judged, not decoded with an error.
+        """
+        response = HYBI_RESPONSE.replace(b"Upgrade: websocket", b"Upgrade: websock\xe9t")
+        self.assertFails(self.client(), response, InvalidHeader)

@@ -11,27 +11,29 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ._errors import HandshakeError, InvalidHeader, LocalProtocolError, PeerError
+from ._errors import HandshakeError, LocalProtocolError, PeerError
 from ._events import (
     ConnectionOpened,
     HandshakeFailed,
     RequestReceived,
-)
-from ._handshake import (
-    ClientHandshake,
-    HandshakeRequest,
-    buildErrorResponse,
-    buildResponse,
-    errorHeaders,
-    parseRequest,
-    requestHead,
-    validateRequest,
 )
 from ._hixie import HixieFramer
 from ._hybi import HybiFramer, PlainServerHybiFramer
 from ._options import Options, Version
 from ._prepared import PreparedMessage
 from ._state import State, Trigger, transition
+from .handshake import (
+    ClientHandshake,
+    HandshakeRequest,
+    buildErrorResponse,
+    buildResponse,
+    errorHeaders,
+    negotiateExtensions,
+    parseRequest,
+    readRequest,
+    requestHead,
+    validateRequest,
+)
 
 if TYPE_CHECKING:
     from ._extensions import Extension, ExtensionFactory
@@ -603,28 +605,17 @@ class ServerConnection(Connection):
     def _receiveHandshake(self, data: bytes) -> list:
         if self._phase == "rejected":
             return []
+        start = max(0, len(self._hbuf) - 3)
         self._hbuf += data
         if self._phase == "head":
-            buf = self._hbuf
-            end = buf.find(b"\r\n\r\n")
-            limit = self.options.maxHeaderSize
-            if end < 0 or end + 4 > limit:
-                if len(buf) > limit or end + 4 > limit:
-                    return self._refuse(
-                        PeerError(f"request head exceeds {limit} bytes", status=431)
-                    )
-                return []
-            head, self._hbuf = buf[:end], buf[end + 4 :]
-            from ._handshake import parseHead
-
             try:
-                startLine, headers = parseHead(head)
-                parts = startLine.split(" ")
-                if len(parts) != 3:
-                    raise PeerError(f"malformed request line {startLine[:80]!r}", status=400)
+                head = readRequest(self._hbuf, self.options.maxHeaderSize, start)
             except PeerError as e:
                 return self._refuse(e)
-            return self.receiveRequest(parts[0], parts[1], parts[2], headers, head)
+            if head is None:
+                return []
+            method, target, httpVersion, headers, rawHead, self._hbuf = head
+            return self.receiveRequest(method, target, httpVersion, headers, rawHead)
         if self._phase == "key3":
             return self._checkKey3()
         # Waiting for accept() or reject(): a client must not send before the
@@ -679,20 +670,7 @@ class ServerConnection(Connection):
         return [RequestReceived(self._request)]
 
     def _negotiateExtensions(self, request: HandshakeRequest) -> tuple[Extension, ...]:
-        chosen: list[Extension] = []
-        used = 0
-        for factory in self.options.extensions:
-            offers = [params for name, params in request.extensions if name == factory.name]
-            if not offers:
-                continue
-            try:
-                ext = factory.acceptOffer(offers)
-            except ValueError as e:
-                raise PeerError(f"invalid {factory.name} offer: {e}", status=400) from None
-            if ext is not None and not ext.rsvBits & used:
-                chosen.append(ext)
-                used |= ext.rsvBits
-        return tuple(chosen)
+        return negotiateExtensions(self.options.extensions, request)
 
     def _internalHandshakeError(self, error: PeerError) -> list:
         if self.state is not State.CONNECTING or self._phase == "rejected":
@@ -703,7 +681,7 @@ class ServerConnection(Connection):
         status = error.status or 400
         extra = errorHeaders(status, self.options.versions)
         self._out.append(buildErrorResponse(status, error.reason, extra))
-        self.failure = error
+        self.cause = error
         self._phase = "rejected"
         self._hbuf = b""
         self._closed(1006, error.reason, clean=False, byPeer=False)
@@ -817,32 +795,16 @@ class ClientConnection(Connection):
     def _receiveHandshake(self, data: bytes) -> list:
         if self.cause is not None:
             return []
+        start = max(0, len(self._hbuf) - 3)
         self._hbuf += data
-        buf = self._hbuf
-        end = buf.find(b"\r\n\r\n")
-        limit = self.options.maxHeaderSize
-        if end < 0:
-            if len(buf) > limit:
-                return self._handshakeFailed(
-                    InvalidHeader(f"response head exceeds {limit} bytes", "")
-                )
-            return []
-        need = end + 4 + self._handshake.bodyLength
-        if len(buf) < need:
-            # Only a 101 carries hixie-76's challenge answer; judge any other
-            # status as soon as the head is in.
-            if not buf.startswith((b"HTTP/1.1 101 ", b"HTTP/1.0 101 ")):
-                try:
-                    self._handshake.verify(buf[:end], b"")
-                except HandshakeError as e:
-                    return self._handshakeFailed(e)
-            return []
-        head, body, rest = buf[:end], buf[end + 4 : need], buf[need:]
-        self._hbuf = b""
         try:
-            subprotocol, extensions, headers = self._handshake.verify(head, body)
+            response = self._handshake.receive(self._hbuf, self.options.maxHeaderSize, start)
         except HandshakeError as e:
             return self._handshakeFailed(e)
+        if response is None:
+            return []
+        subprotocol, extensions, headers, rest = response
+        self._hbuf = b""
         del self._handshake
         version = self.version or Version.RFC6455
         self._open(version, subprotocol, extensions)
@@ -857,7 +819,7 @@ class ClientConnection(Connection):
         return self._handshakeFailed(HandshakeError(error.reason))
 
     def _handshakeFailed(self, error: HandshakeError) -> list:
-        self.failure = error
+        self.cause = error
         self._hbuf = b""
         self._closed(1006, error.reason, clean=False, byPeer=False)
         self.shouldCloseTransport = True
