@@ -6,6 +6,7 @@ for the limits the options set on received frames and messages.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -17,6 +18,7 @@ from twisted_ws.codec import (
     TextMessage,
     Version,
 )
+from twisted_ws.codec._options import MOVED_TO_LAYER, VERSION_NAMES
 
 from ._support.codec import maskedFrame, openClient, openPair, openServer, plainFrame, receivers
 
@@ -60,6 +62,25 @@ class VersionTests(SynchronousTestCase):
         ):
             self.assertIs(Version.fromLabel(label), version, label)
 
+    def test_names(self) -> None:
+        """
+        Every version's names start with its label, end with its wire
+        number where it has one, and each names that version alone.
+        """
+        seen: dict[str, Version] = {}
+        for version in Version:
+            names = version.names
+            self.assertEqual(names, VERSION_NAMES[version])
+            self.assertEqual(names[0], version.label)
+            if version.wireVersion is not None:
+                self.assertEqual(names[-1], str(version.wireVersion))
+            for name in names:
+                self.assertNotIn(name, seen)
+                seen[name] = version
+                self.assertIs(Version.fromLabel(name), version)
+                self.assertIs(Version.fromLabel(name.upper()), version)
+        self.assertIs(Version.fromLabel("hybi-13"), Version.RFC6455)
+
     def test_fromLabelUnknown(self) -> None:
         """
         L{Version.fromLabel} raises L{ValueError} for an unknown label.
@@ -88,7 +109,64 @@ class OptionsTests(SynchronousTestCase):
         self.assertIsNone(options.fragmentSize)
         self.assertTrue(options.autoPong)
         self.assertTrue(options.decodeText)
-        self.assertIsNone(options.writeLowWater)
+
+    def test_codecFieldsOnly(self) -> None:
+        """
+        The codec's options hold only the settings the codec reads: the
+        Twisted layer's (timeouts, keepalive, send buffer, logging) are not
+        among its fields.
+        """
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(Options)],
+            [
+                "versions", "allowedOrigins", "subprotocols", "extensions",
+                "maxHeaderSize", "maxFrameSize", "maxMessageSize", "fragmentSize",
+                "autoPong", "decodeText",
+            ],
+        )
+        self.assertEqual(set(MOVED_TO_LAYER) & {f.name for f in dataclasses.fields(Options)}, set())
+
+    def test_metadata(self) -> None:
+        """
+        Every field says what it does and what kind of value it takes.
+        """
+        for f in dataclasses.fields(Options):
+            self.assertTrue(f.metadata["help"].endswith("."), f.name)
+            self.assertIn(f.metadata["value"], ("versions", "origins", "strings", "compression",
+                                                "size", "bool"), f.name)
+            self.assertIn("option", f.metadata)
+            self.assertIn("default", f.metadata)
+
+    def test_movedSettingDeprecated(self) -> None:
+        """
+        A setting of the Twisted layer given to the codec's options still
+        works for one release, with a L{DeprecationWarning} pointing to
+        C{twisted_ws.Options}; read, it answers the value given or its
+        default.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            options = Options(openTimeout=3.0, writeHighWater=100, maxFrameSize=7)
+        self.assertEqual([w.category for w in caught], [DeprecationWarning])
+        message = str(caught[0].message)
+        self.assertIn("twisted_ws.Options", message)
+        self.assertIn("openTimeout", message)
+        self.assertIn("writeHighWater", message)
+        self.assertEqual(caught[0].filename, __file__)
+        self.assertEqual((options.openTimeout, options.writeHighWater), (3.0, 100))
+        self.assertEqual(options.closeTimeout, MOVED_TO_LAYER["closeTimeout"])
+        self.assertEqual(options.maxFrameSize, 7)
+
+    def test_noWarningWithoutMovedSettings(self) -> None:
+        """
+        Codec options built from codec settings alone warn of nothing, and
+        an unknown attribute is still an L{AttributeError}.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            options = Options(maxFrameSize=7)
+        self.assertEqual(caught, [])
+        self.assertRaises(AttributeError, getattr, options, "maxFramSize")
 
     def test_frozen(self) -> None:
         """
@@ -122,14 +200,6 @@ class OptionsTests(SynchronousTestCase):
             self.assertRaises(ValueError, Options, **{name: 0})
             self.assertRaises(ValueError, Options, **{name: -1})
         self.assertRaises(ValueError, Options, fragmentSize=0)
-        for name in ("openTimeout", "closeTimeout", "pingInterval", "pingTimeout"):
-            self.assertRaises(ValueError, Options, **{name: 0})
-        self.assertRaises(ValueError, Options, writeHighWater=0)
-        self.assertRaises(ValueError, Options, writeLowWater=-1)
-        self.assertRaises(ValueError, Options, writeHighWater=100, writeLowWater=100)
-        self.assertRaises(ValueError, Options, writeLowWater=0.5)
-        self.assertEqual(Options(writeHighWater=100, writeLowWater=99).writeLowWater, 99)
-        self.assertEqual(Options(writeLowWater=0).writeLowWater, 0)
         for proto in ("", "a b", "a,b", 'a"'):
             self.assertRaises(ValueError, Options, subprotocols=(proto,))
 

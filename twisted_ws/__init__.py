@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._options import Options
     from ._protocol import (
         AbnormalClose,
         CleanClose,
@@ -25,22 +26,22 @@ if TYPE_CHECKING:
     )
     from ._resource import WebSocketResource
     from ._wrapping import MessageTransport, WrappingWebSocketFactory
-    from .codec import LocalProtocolError, Options, PreparedMessage, Version
+    from .codec import LocalProtocolError, PreparedMessage, Version
 
 _WHERE = {
-    "AbnormalClose": "._protocol",
-    "CleanClose": "._protocol",
-    "ConnectionClosed": "._protocol",
-    "RejectConnection": "._protocol",
-    "WebSocketConnection": "._protocol",
-    "WebSocketProtocol": "._protocol",
-    "WebSocketServerConnection": "._protocol",
-    "WebSocketServerFactory": "._protocol",
+    "AbnormalClose": "._errors",
+    "CleanClose": "._errors",
+    "ConnectionClosed": "._errors",
+    "RejectConnection": "._errors",
+    "WebSocketConnection": "._transport",
+    "WebSocketProtocol": "._app",
+    "WebSocketServerConnection": "._server",
+    "WebSocketServerFactory": "._server",
     "WebSocketResource": "._resource",
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
-    "Options": ".codec",
+    "Options": "._options",
     "PreparedMessage": ".codec",
     "Version": ".codec",
 }

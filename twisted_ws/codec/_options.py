@@ -5,7 +5,10 @@ Protocol versions, connection states and the codec's options.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import functools
+import warnings
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._state import State
@@ -13,7 +16,7 @@ from ._state import State
 if TYPE_CHECKING:
     from ._extensions import ExtensionFactory
 
-__all__ = ["Version", "State", "Options", "CloseCode"]
+__all__ = ["Version", "VERSION_NAMES", "State", "Options", "CloseCode", "setting"]
 
 
 class Version(enum.Enum):
@@ -52,37 +55,52 @@ class Version(enum.Enum):
         """
         return _WIRE_VERSIONS.get(self)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """
+        Every name this version is known by, its label first: the label, the
+        other spellings in use (C{"hybi-00"} for hixie-76, C{"hybi-10"} for
+        hybi-08) and the wire number.  L{fromLabel} accepts each of them.
+        """
+        return VERSION_NAMES[self]
+
     @classmethod
     def fromLabel(cls, label: str) -> Version:
         """
-        Look a version up by its label, its wire number or its member name,
-        case-insensitively: C{"rfc6455"}, C{"13"}, C{"hybi-00"} and
-        C{"HIXIE76"} are all accepted.
+        Look a version up by any of its L{names} or its member name,
+        case-insensitively, with C{_} standing for C{-}: C{"rfc6455"},
+        C{"13"}, C{"hybi-00"} and C{"HIXIE76"} are all accepted.
 
         @raise ValueError: for a label that names no version.
         """
         key = label.strip().lower().replace("_", "-")
-        for version in cls:
-            if key in (version.value, version.name.lower(), str(version.wireVersion)):
-                return version
-        aliases = {
-            "hybi-00": cls.HIXIE76,
-            "hixie75": cls.HIXIE75,
-            "hixie76": cls.HIXIE76,
-            "hybi07": cls.HYBI07,
-            "hybi08": cls.HYBI08,
-            "hybi-10": cls.HYBI08,
-            "rfc-6455": cls.RFC6455,
-        }
-        if key in aliases:
-            return aliases[key]
-        raise ValueError(
-            f"unknown WebSocket version {label!r}; expected one of "
-            + ", ".join(v.value for v in cls)
-        )
+        version = _BY_NAME.get(key)
+        if version is None:
+            raise ValueError(
+                f"unknown WebSocket version {label!r}; expected one of "
+                + ", ".join(v.value for v in cls)
+            )
+        return version
 
 
 _WIRE_VERSIONS = {Version.HYBI07: 7, Version.HYBI08: 8, Version.RFC6455: 13}
+
+#: The one table of the names each version is known by, its label first; the
+#: wire number, where there is one, comes last.  L{Version.fromLabel}, the
+#: C{twistd} options and the documentation all read it.
+VERSION_NAMES: dict[Version, tuple[str, ...]] = {
+    Version.HIXIE75: ("hixie-75", "hixie75"),
+    Version.HIXIE76: ("hixie-76", "hixie76", "hybi-00"),
+    Version.HYBI07: ("hybi-07", "hybi07", "7"),
+    Version.HYBI08: ("hybi-08", "hybi08", "hybi-10", "8"),
+    Version.RFC6455: ("rfc6455", "rfc-6455", "hybi-13", "13"),
+}
+
+_BY_NAME: dict[str, Version] = {
+    name: version
+    for version in Version
+    for name in (*VERSION_NAMES[version], version.name.lower())
+}
 
 
 class CloseCode(enum.IntEnum):
@@ -111,13 +129,68 @@ def _allVersions() -> frozenset[Version]:
     return frozenset(Version)
 
 
+def setting(
+    default: Any = MISSING,
+    *,
+    help: str,
+    option: str | None = None,
+    value: str,
+    shown: str | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
+    """
+    A field of an options dataclass, with the metadata that the C{twistd}
+    option table, its C{--help} text and the options page of the manual are
+    made from.
+
+    The metadata is a plain mapping (so that reading it needs nothing from
+    this module) with the keys:
+      - C{help}: what the setting does, in a sentence or two;
+      - C{option}: its C{twistd} long option and configuration-file key, or
+        L{None} for a setting that belongs to the application rather than to
+        the deployment;
+      - C{value}: the kind of value (C{size}, C{seconds}, C{optional-seconds},
+        C{versions}, C{strings}, C{bool}, ...), which says how a value is
+        parsed and what units it takes;
+      - C{default}: the default as shown to people, or L{None} to show the
+        field's default formatted by its kind.
+
+    @param default: the field's default.
+    @param factory: a callable making the default, for a mutable default.
+    """
+    metadata = {"help": help, "option": option, "value": value, "default": shown}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+#: The settings of a connection that the codec does not read and that moved
+#: to L{twisted_ws.Options}, with their defaults there.  The codec's L{Options}
+#: still accepts them, with a L{DeprecationWarning}, for one release, and
+#: answers them when read, so that code handing one to the Twisted layer keeps
+#: working.  (C{tests.test_options} checks these defaults against the
+#: layer's.)
+MOVED_TO_LAYER: dict[str, Any] = {
+    "openTimeout": 10.0,
+    "closeTimeout": 5.0,
+    "pingInterval": None,
+    "pingTimeout": 20.0,
+    "writeHighWater": 1024 * 1024,
+    "writeLowWater": None,
+    "tcpNoDelay": True,
+    "logConnections": True,
+}
+
+
 @dataclass(frozen=True)
 class Options:
     """
-    Every setting of a WebSocket connection, with safe defaults.
+    The settings the codec reads, with safe defaults.
 
-    The codec reads the protocol settings; the Twisted layer also reads the
-    timeouts and the flow-control marks (the codec reads no clock).
+    The Twisted layer's settings (timeouts, keepalive, send-buffer marks,
+    logging) are in L{twisted_ws.Options}, a subclass of this one that users
+    of the Twisted layer build instead; the codec accepts one as it accepts
+    this class.
 
     @ivar versions: the protocol versions a server accepts.
     @ivar allowedOrigins: L{None} to accept any C{Origin}; otherwise the
@@ -145,50 +218,75 @@ class Options:
         choice for an application that relays or parses bytes.  A
         connection's C{decodeText} attribute starts with this value; a
         change to it applies from the next data received.
-    @ivar openTimeout: seconds the opening handshake may take.
-    @ivar closeTimeout: seconds to wait for the peer's close frame, or for the
-        TCP connection to end after the closing handshake.
-    @ivar pingInterval: seconds between keepalive pings, or L{None} for no
-        keepalive.
-    @ivar pingTimeout: seconds to wait for the pong of a keepalive ping before
-        closing the connection with 1011.
-    @ivar writeHighWater: bytes buffered for sending above which the
-        connection applies back-pressure: an attached producer is paused (or,
-        with none attached, the connection stops reading from its peer) until
-        the buffer has drained.
-    @ivar writeLowWater: bytes buffered for sending at or below which that
-        back-pressure ends, or L{None} for a quarter of C{writeHighWater}.
-        Twisted itself reports only an empty buffer; while back-pressure
-        lasts the connection looks at the buffer every 0.1 s as well, so
-        that sending resumes before the socket runs dry.  0 waits for the
-        empty buffer alone.
-    @ivar logConnections: log each connection's opening (at debug level) and
-        closing (at info level, with its version, peer and close code).
-        Refused handshakes, protocol errors and timeouts are logged either
-        way.
-    @ivar tcpNoDelay: turn off Nagle's algorithm on TCP connections, so that
-        the tail of a message is not held back waiting for the peer's
-        (delayed) acknowledgement of what went before.
     """
 
-    versions: frozenset[Version] = field(default_factory=_allVersions)
-    allowedOrigins: tuple[str | None, ...] | None = None
-    subprotocols: tuple[str, ...] = ()
-    extensions: tuple[ExtensionFactory, ...] = ()
-    maxHeaderSize: int = 16 * 1024
-    maxFrameSize: int = 1024 * 1024
-    maxMessageSize: int = 1024 * 1024
-    fragmentSize: int | None = None
-    autoPong: bool = True
-    decodeText: bool = True
-    openTimeout: float | None = 10.0
-    closeTimeout: float | None = 5.0
-    pingInterval: float | None = None
-    pingTimeout: float | None = 20.0
-    writeHighWater: int = 1024 * 1024
-    writeLowWater: int | None = None
-    tcpNoDelay: bool = True
-    logConnections: bool = True
+    versions: frozenset[Version] = setting(
+        factory=_allVersions,
+        option="protocol-versions",
+        value="versions",
+        shown="all",
+        help="The protocol versions accepted; a client asking for another "
+        "gets HTTP 426 with the versions the server speaks.",
+    )
+    allowedOrigins: tuple[str | None, ...] | None = setting(
+        None,
+        option="allowed-origin",
+        value="origins",
+        shown="any origin",
+        help="An Origin accepted in the opening handshake, such as "
+        "https://example.com, where * matches any run of characters "
+        "(https://*.example.com); other origins get HTTP 403.",
+    )
+    subprotocols: tuple[str, ...] = setting(
+        (),
+        option="subprotocol",
+        value="strings",
+        shown="none",
+        help="A subprotocol the server supports, most preferred first; the "
+        "first one the client also offers is chosen.",
+    )
+    extensions: tuple[ExtensionFactory, ...] = setting(
+        (),
+        option="compression",
+        value="compression",
+        shown="off",
+        help="Offer permessage-deflate compression (RFC 7692) to the clients "
+        "that ask for it.",
+    )
+    maxHeaderSize: int = setting(
+        16 * 1024,
+        value="size",
+        help="The largest opening-handshake head accepted (a larger one gets "
+        "HTTP 431).",
+    )
+    maxFrameSize: int = setting(
+        1024 * 1024,
+        option="max-frame-size",
+        value="size",
+        help="The largest frame payload accepted; a larger one closes the "
+        "connection with 1009.",
+    )
+    maxMessageSize: int = setting(
+        1024 * 1024,
+        option="max-message-size",
+        value="size",
+        help="The largest message accepted, counted after decompression; a "
+        "larger one closes the connection with 1009.",
+    )
+    fragmentSize: int | None = setting(
+        None,
+        value="size",
+        shown="none",
+        help="Send messages larger than this as several frames of at most "
+        "this size.",
+    )
+    autoPong: bool = setting(True, value="bool", help="Answer each ping with a pong.")
+    decodeText: bool = setting(
+        True,
+        value="bool",
+        help="Decode each text message into a str as it completes (off, text "
+        "is still checked to be UTF-8 and handed over as its bytes).",
+    )
 
     def __post_init__(self) -> None:
         versions: Any = self.versions
@@ -211,18 +309,39 @@ class Options:
                 raise ValueError(f"Options.{name} must be a positive integer, not {value!r}")
         if self.fragmentSize is not None and self.fragmentSize <= 0:
             raise ValueError(f"Options.fragmentSize must be positive, not {self.fragmentSize!r}")
-        for name in ("openTimeout", "closeTimeout", "pingInterval", "pingTimeout"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"Options.{name} must be positive or None, not {value!r}")
-        if not isinstance(self.writeHighWater, int) or self.writeHighWater <= 0:
-            raise ValueError(f"Options.writeHighWater must be a positive integer, not {self.writeHighWater!r}")
-        low = self.writeLowWater
-        if low is not None and (not isinstance(low, int) or not 0 <= low < self.writeHighWater):
-            raise ValueError(
-                f"Options.writeLowWater must be None or an integer from 0 to below "
-                f"writeHighWater ({self.writeHighWater}), not {low!r}"
-            )
         for proto in self.subprotocols:
             if not proto or any(c in proto for c in ' ,;"\t\r\n'):
                 raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
+
+    if not TYPE_CHECKING:  # a type checker should flag these reads
+
+        def __getattr__(self, name: str) -> Any:
+            """
+            Answer a setting that moved to L{twisted_ws.Options} with the
+            value this instance was given for it (deprecated) or its default
+            there.
+            """
+            if name in MOVED_TO_LAYER:
+                moved = self.__dict__.get("_movedSettings", {})
+                return moved.get(name, MOVED_TO_LAYER[name])
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+_dataclassInit = Options.__init__
+
+
+@functools.wraps(_dataclassInit)
+def _init(self: Options, *args: Any, **kwargs: Any) -> None:
+    moved = {name: kwargs.pop(name) for name in list(kwargs) if name in MOVED_TO_LAYER}
+    _dataclassInit(self, *args, **kwargs)
+    if moved:
+        warnings.warn(
+            f"twisted_ws.codec.Options({', '.join(moved)}=...) is deprecated: the codec "
+            "does not read these settings; build a twisted_ws.Options instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        object.__setattr__(self, "_movedSettings", moved)
+
+
+Options.__init__ = _init  # type: ignore[method-assign]
