@@ -1256,15 +1256,18 @@ class StrictRequestTests(SynchronousTestCase):
     def test_nonAsciiDigitsInVersion(self) -> None:
         """
         A Sec-WebSocket-Version of characters that C{str.isdigit} accepts but
-        C{int} does not (superscripts from the wire, Arabic-Indic digits
-        through C{receiveRequest}) gets 426 listing the versions spoken.
+        C{int} does not (superscripts) gets 426 listing the versions spoken,
+        from the wire or through C{receiveRequest}; Arabic-Indic digits,
+        which only C{receiveRequest} can be given, are not ISO-8859-1: 400.
         """
         for wire in ("\xb9\xb3", "\xb3", "1\xb3"):
             headers = self.assertRefused(hybiRequest(wire), 426, split=True)
             self.assertEqual(headers["sec-websocket-version"], "13, 8, 7")
-        pairs = parseHeaderPairs(hybiRequest("\u0661\u0663".encode("utf-8").decode("latin-1")))
+            pairs = parseHeaderPairs(hybiRequest(wire))
+            self.assertRefusedParsed("GET", "/chat", "HTTP/1.1", pairs, 426)
+        pairs = parseHeaderPairs(hybiRequest())
         pairs = [(n, "\u0661\u0663" if n == "Sec-WebSocket-Version" else v) for n, v in pairs]
-        self.assertRefusedParsed("GET", "/chat", "HTTP/1.1", pairs, 426)
+        self.assertRefusedParsed("GET", "/chat", "HTTP/1.1", pairs, 400)
 
     def test_versionOutOfRange(self) -> None:
         """
@@ -1503,3 +1506,57 @@ class StrictResponseTests(SynchronousTestCase):
         """
         response = HYBI_RESPONSE.replace(b"Upgrade: websocket", b"Upgrade: websock\xe9t")
         self.assertFails(self.client(), response, InvalidHeader)
+
+
+class ParsedRequestTests(SynchronousTestCase):
+    """
+    A request parsed elsewhere and given to L{ServerConnection.receiveRequest}
+    is held to the rules of the wire.
+    """
+
+    def test_controlCharactersInValues(self) -> None:
+        """
+        A header value with CR, LF, NUL or another control character gets
+        400, so that it can never be echoed into a response (hixie echoes
+        Origin and Host).
+        """
+        for version in ALL_VERSIONS:
+            for bad in ("a\r\nX-Injected: 1", "a\nb", "a\x00b", "a\x1bb", "a\x7fb"):
+                pairs = parseHeaderPairs(requestFor(version))
+                pairs = [(n, bad if n in ("Origin", "Host") else v) for n, v in pairs]
+                server = ServerConnection()
+                events = server.receiveRequest("GET", "/demo", "HTTP/1.1", pairs)
+                self.assertEqual([type(e) for e in events], [HandshakeFailed], (version, bad))
+                self.assertEqual(events[0].status, 400)
+
+    def test_tabInValue(self) -> None:
+        """
+        A tab inside a header value is allowed (RFC 9110 section 5.5).
+        """
+        pairs = parseHeaderPairs(hybiRequest()) + [("X-Note", "a\tb")]
+        server = ServerConnection()
+        [event] = server.receiveRequest("GET", "/chat", "HTTP/1.1", pairs)
+        self.assertIsInstance(event, RequestReceived)
+
+    def test_headerNameNotToken(self) -> None:
+        """
+        A header name that is not a token gets 400.
+        """
+        for name in ("X Y", "X:Y", "", "X\u00e9"):
+            pairs = parseHeaderPairs(hybiRequest()) + [(name, "1")]
+            server = ServerConnection()
+            [event] = server.receiveRequest("GET", "/chat", "HTTP/1.1", pairs)
+            self.assertIsInstance(event, HandshakeFailed)
+            self.assertEqual(event.status, 400)
+
+    def test_notLatin1(self) -> None:
+        """
+        A header value that ISO-8859-1 cannot write (so that the request
+        could not be kept as bytes, or echoed) gets 400.
+        """
+        pairs = parseHeaderPairs(hixie75Request())
+        pairs = [(n, "http://\u20ac.example" if n == "Origin" else v) for n, v in pairs]
+        server = ServerConnection()
+        [event] = server.receiveRequest("GET", "/demo", "HTTP/1.1", pairs)
+        self.assertIsInstance(event, HandshakeFailed)
+        self.assertEqual(event.status, 400)

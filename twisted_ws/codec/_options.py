@@ -195,8 +195,13 @@ class Options:
     @ivar versions: the protocol versions a server accepts.
     @ivar allowedOrigins: L{None} to accept any C{Origin}; otherwise the
         origins a server accepts, compared case-insensitively, where C{*}
-        matches any run of characters (C{"https://*.example.com"}) and a
-        L{None} entry admits requests that carry no C{Origin} at all.
+        matches any run of characters (C{"https://*.example.com"}).  With a
+        list, a request that carries no origin header (C{Origin}, or
+        C{Sec-WebSocket-Origin} on hybi-07/08) is refused with 403 "no
+        Origin header" unless the list holds L{None}, as websockets does:
+        browsers always send one, so a missing origin is a program that is
+        not a browser, which the server admits only if told to.  A refused
+        origin gets 403 "origin 'https://x' is not allowed".
     @ivar subprotocols: the subprotocols this side supports, most preferred
         first.
     @ivar extensions: extension factories (such as permessage-deflate), in

@@ -5,6 +5,8 @@ The opening handshake of every version, server and client side.
    status lines, headers, error responses;
  - L{_keys<twisted_ws.codec.handshake._keys>}: C{Sec-WebSocket-Accept},
    hixie-76's keys and challenge, a client's random keys;
+ - L{_request<twisted_ws.codec.handshake._request>}: the request a server
+   describes;
  - L{_server<twisted_ws.codec.handshake._server>}: a server's checks of a
    request of any version (the version is decided in exactly one place,
    C{detectVersion}) and its 101 response;

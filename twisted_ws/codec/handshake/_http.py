@@ -19,6 +19,7 @@ __all__ = [
     "parseHead",
     "parseRequestLine",
     "parseStatusLine",
+    "checkHeaders",
     "checkHttpVersion",
     "checkTarget",
     "buildErrorResponse",
@@ -56,6 +57,7 @@ _HTTP11 = re.compile(r"HTTP/1\.[1-9]")
 _TARGET = re.compile(r"/[\x21-\x7e]*")
 # field-value (RFC 9110 section 5.5): no control character but HTAB.
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NOT_LATIN1 = re.compile(r"[^\x00-\xff]")
 
 
 def readHead(buf: bytes, limit: int, what: str = "request", start: int = 0) -> int:
@@ -101,6 +103,21 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
             raise PeerError(f"invalid character in header {name}", status=400)
         headers.append((name, value))
     return lines[0], headers
+
+
+def checkHeaders(headers: list[tuple[str, str]]) -> None:
+    """
+    Hold headers parsed elsewhere to the rules L{parseHead} applies: each
+    name a token, each value without control characters but HTAB, and
+    written in ISO-8859-1.
+
+    @raise PeerError: with status 400 for the first header that breaks them.
+    """
+    for name, value in headers:
+        if not isToken(name):
+            raise PeerError(f"malformed header name {name[:80]!r}", status=400)
+        if _BAD_VALUE.search(value) or _NOT_LATIN1.search(value):
+            raise PeerError(f"invalid character in header {name}", status=400)
 
 
 def parseRequestLine(line: str) -> tuple[str, str, str]:
