@@ -74,6 +74,19 @@ def fillSendBuffer(p: Peer) -> None:
     p.transport._tempDataLen = p.server.options.writeHighWater + 1
 
 
+class PausingTransport(BufferingTransport):
+    """
+    A L{BufferingTransport} that pauses its producer as Twisted's TCP
+    transport does: on every write that leaves more than C{bufferSize}
+    bytes buffered.
+    """
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        if self.producer is not None and len(self.dataBuffer) > self.bufferSize:
+            self.producer.pauseProducing()
+
+
 def BufferingPeer(version: Version, **kw: Any) -> Peer:
     """
     A L{Peer} over a L{BufferingTransport}.
@@ -94,10 +107,13 @@ class OutgoingTests(SynchronousTestCase):
 
     def test_registeredAsStreamingProducer(self) -> None:
         """
-        The server connection is the transport's streaming producer.
+        The transport's streaming producer is the connection's send-side
+        flow control, not the connection, whose pauseProducing (what the
+        application calls) stops the reading.
         """
         p = self.openPeer()
-        self.assertIs(p.transport.producer, p.server)
+        self.assertTrue(IPushProducer.providedBy(p.transport.producer))
+        self.assertIsNot(p.transport.producer, p.server)
         self.assertTrue(p.transport.streaming)
 
     def test_bufferSizeIsHighWater(self) -> None:
@@ -119,10 +135,10 @@ class OutgoingTests(SynchronousTestCase):
             p.app.transport.attachProducer(producer)
             self.assertEqual(producer.calls, [])
             fillSendBuffer(p)
-            p.server.pauseProducing()
+            p.transport.producer.pauseProducing()
             self.assertEqual(producer.calls, ["pause"])
             self.assertTrue(p.server.writePaused)
-            p.server.resumeProducing()
+            p.transport.producer.resumeProducing()
             self.assertEqual(producer.calls, ["pause", "resume"])
             self.assertFalse(p.server.writePaused)
 
@@ -132,7 +148,7 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer()
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         producer = RecordingProducer()
         p.app.transport.attachProducer(producer)
         self.assertEqual(producer.calls, ["pause"])
@@ -146,8 +162,8 @@ class OutgoingTests(SynchronousTestCase):
         p.app.transport.attachProducer(producer)
         p.app.transport.detachProducer()
         fillSendBuffer(p)
-        p.server.pauseProducing()
-        p.server.resumeProducing()
+        p.transport.producer.pauseProducing()
+        p.transport.producer.resumeProducing()
         self.assertEqual(producer.calls, [])
 
     def test_attachTwice(self) -> None:
@@ -167,9 +183,9 @@ class OutgoingTests(SynchronousTestCase):
         producer = RecordingProducer()
         p.app.transport.registerProducer(producer, True)
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         p.app.transport.unregisterProducer()
-        p.server.resumeProducing()
+        p.transport.producer.resumeProducing()
         self.assertEqual(producer.calls, ["pause"])
 
     def test_backpressureWithoutProducer(self) -> None:
@@ -179,9 +195,9 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer()
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.assertEqual(p.transport.producerState, "paused")
-        p.server.resumeProducing()
+        p.transport.producer.resumeProducing()
         self.assertEqual(p.transport.producerState, "producing")
 
     def test_backpressureAndPauseReading(self) -> None:
@@ -191,19 +207,19 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer()
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         p.app.transport.pauseReading()
-        p.server.resumeProducing()
+        p.transport.producer.resumeProducing()
         self.assertEqual(p.transport.producerState, "paused")
         p.app.transport.resumeReading()
         self.assertEqual(p.transport.producerState, "producing")
 
         p.app.transport.pauseReading()
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         p.app.transport.resumeReading()
         self.assertEqual(p.transport.producerState, "paused")
-        p.server.resumeProducing()
+        p.transport.producer.resumeProducing()
         self.assertEqual(p.transport.producerState, "producing")
 
     def test_noBackpressureWithProducer(self) -> None:
@@ -214,7 +230,7 @@ class OutgoingTests(SynchronousTestCase):
         p = self.openPeer()
         p.app.transport.attachProducer(RecordingProducer())
         fillSendBuffer(p)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.assertEqual(p.transport.producerState, "producing")
 
     def test_stopOnConnectionLost(self) -> None:
@@ -235,7 +251,20 @@ class OutgoingTests(SynchronousTestCase):
         p = self.openPeer()
         producer = RecordingProducer()
         p.app.transport.attachProducer(producer)
-        p.server.stopProducing()
+        p.transport.producer.stopProducing()
+        self.assertEqual(producer.calls, ["stop"])
+
+    def test_stopProducingOnce(self) -> None:
+        """
+        The attached producer is stopped once when the transport stops its
+        producer and then reports the connection lost, as Twisted's TCP
+        transport does.
+        """
+        p = self.openPeer()
+        producer = RecordingProducer()
+        p.app.transport.attachProducer(producer)
+        p.transport.producer.stopProducing()
+        p.lose()
         self.assertEqual(producer.calls, ["stop"])
 
     def buffered(self, p: Peer, size: int) -> None:
@@ -244,6 +273,54 @@ class OutgoingTests(SynchronousTestCase):
         """
         p.transport.dataBuffer = b""
         p.transport._tempDataLen = size
+
+    def sendUntil(self, p: Peer, size: int) -> None:
+        """
+        Have the application send binary messages of 4 KiB until C{size}
+        bytes of frames are buffered.
+        """
+        while len(p.transport.dataBuffer) < size:
+            chunk = min(4096, size - len(p.transport.dataBuffer) - 4)
+            p.app.sendBytesMessage(b"x" * max(chunk, 0))
+
+    def test_pausesAtHighWaterNotTwistedMark(self) -> None:
+        """
+        With the default 1 MiB high-water mark, the connection goes on
+        writing and reading past the 256 KiB at which Twisted's transport
+        starts asking it to pause, up to exactly 1 MiB.
+        """
+        p = Peer(Version.RFC6455, transportFactory=PausingTransport)
+        self.assertIsInstance(p.handshake()[0], ConnectionOpened)
+        self.assertEqual(p.transport.bufferSize, 256 * 1024)
+        self.sendUntil(p, 2**20)
+        self.assertEqual(len(p.transport.dataBuffer), 2**20)
+        self.assertFalse(p.server.writePaused)
+        self.assertEqual(p.transport.producerState, "producing")
+        p.app.sendBytesMessage(b"x")
+        self.assertTrue(p.server.writePaused)
+        self.assertEqual(p.transport.producerState, "paused")
+
+    def test_pausesAtConfiguredHighWater(self) -> None:
+        """
+        A high-water mark other than Twisted's and the default is the one
+        compared with: just under it nothing pauses, just over it the
+        producer pauses.
+        """
+        p = Peer(
+            Version.RFC6455,
+            options=Options(writeHighWater=600_000),
+            transportFactory=PausingTransport,
+        )
+        self.assertIsInstance(p.handshake()[0], ConnectionOpened)
+        producer = RecordingProducer()
+        p.app.transport.registerProducer(producer, True)
+        self.sendUntil(p, 599_999)
+        self.assertEqual(producer.calls, [])
+        self.assertFalse(p.server.writePaused)
+        p.app.sendBytesMessage(b"")
+        self.assertEqual(len(p.transport.dataBuffer), 600_001)
+        self.assertEqual(producer.calls, ["pause"])
+        self.assertTrue(p.server.writePaused)
 
     def test_lowWaterResumesBeforeEmpty(self) -> None:
         """
@@ -255,7 +332,7 @@ class OutgoingTests(SynchronousTestCase):
         producer = RecordingProducer()
         p.app.transport.attachProducer(producer)
         self.buffered(p, 1001)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.assertEqual(producer.calls, ["pause"])
         self.buffered(p, 201)
         p.clock.advance(0.1)
@@ -274,7 +351,7 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer(options=Options(writeHighWater=1000, writeLowWater=200))
         self.buffered(p, 1001)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.assertEqual(p.transport.producerState, "paused")
         self.buffered(p, 100)
         p.clock.advance(0.1)
@@ -286,7 +363,7 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer(options=Options(writeHighWater=1000))
         self.buffered(p, 1001)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.buffered(p, 251)
         p.clock.advance(0.1)
         self.assertTrue(p.server.writePaused)
@@ -301,10 +378,10 @@ class OutgoingTests(SynchronousTestCase):
         """
         p = self.openPeer(options=Options(writeHighWater=1000, writeLowWater=0))
         self.buffered(p, 1001)
-        p.server.pauseProducing()
+        p.transport.producer.pauseProducing()
         self.assertTrue(p.server.writePaused)
         self.assertEqual(p.clock.getDelayedCalls(), [])
-        p.server.resumeProducing()
+        p.transport.producer.resumeProducing()
         self.assertFalse(p.server.writePaused)
 
     def test_drainCheckCancelled(self) -> None:
@@ -315,10 +392,10 @@ class OutgoingTests(SynchronousTestCase):
         for end in ("resume", "lost"):
             p = self.openPeer(options=Options(writeHighWater=1000))
             self.buffered(p, 1001)
-            p.server.pauseProducing()
+            p.transport.producer.pauseProducing()
             self.assertEqual(len(p.clock.getDelayedCalls()), 1)
             if end == "resume":
-                p.server.resumeProducing()
+                p.transport.producer.resumeProducing()
             else:
                 p.server.connectionLost(Failure(ConnectionDone()))
             self.assertEqual(p.clock.getDelayedCalls(), [], end)

@@ -27,6 +27,7 @@ from twisted_ws import (
     WebSocketProtocol,
     WebSocketServerFactory,
 )
+from twisted_ws._timers import ABORT_AFTER
 from twisted_ws.codec import (
     BinaryMessage,
     CloseReceived,
@@ -34,6 +35,7 @@ from twisted_ws.codec import (
     HandshakeFailed,
     Ping,
     Pong,
+    PreparedMessage,
     State,
     TextMessage,
 )
@@ -456,10 +458,26 @@ class _EveryVersionMixin:
 
     def test_sendAfterClose(self) -> None:
         """
-        Sending a message after the connection ended raises
-        LocalProtocolError.
+        A message sent after the peer ended the connection is dropped, as a
+        TCP transport drops late writes: nothing raises and nothing is
+        written.
         """
         p = self.openPeer()
+        p.transport.clear()
+        p.lose()
+        p.app.sendTextMessage("late")
+        p.app.sendTextMessage(b"late")
+        p.app.transport.sendPreparedMessage(PreparedMessage("late"))
+        self.assertEqual(p.transport.value(), b"")
+
+    def test_sendAfterOwnClose(self) -> None:
+        """
+        Sending after the application itself called loseConnection is its
+        mistake and raises LocalProtocolError.
+        """
+        p = self.openPeer()
+        p.app.loseConnection()
+        self.assertRaises(LocalProtocolError, p.app.sendTextMessage, "late")
         p.lose()
         self.assertRaises(LocalProtocolError, p.app.sendTextMessage, "late")
 
@@ -834,8 +852,9 @@ class _HybiMixin(_EveryVersionMixin):
     def test_keepaliveTimeout(self) -> None:
         """
         A peer that does not answer a keepalive ping within
-        Options.pingTimeout gets a close with 1011 and the connection is
-        aborted.
+        Options.pingTimeout gets a close with 1011, written before the TCP
+        connection is closed, which is then dropped after a short bound if
+        it does not end.
         """
         p = self.openPeer(options=Options(pingInterval=10.0, pingTimeout=5.0))
         p.clock.advance(10.0)
@@ -846,6 +865,11 @@ class _HybiMixin(_EveryVersionMixin):
         events = p.receive()
         self.assertIsInstance(events[-1], CloseReceived)
         self.assertEqual(events[-1].code, 1011)
+        # Closed (after what was written), not aborted, which would discard
+        # the close frame.
+        self.assertTrue(p.transport.disconnecting)
+        self.assertFalse(p.transport.disconnected)
+        p.clock.advance(ABORT_AFTER)
         self.assertTrue(p.transport.disconnected)
         p.lose()
         closed = p.app.lostReason()
@@ -976,11 +1000,11 @@ class FactoryTests(SynchronousTestCase):
 
     def test_registersAsProducer(self) -> None:
         """
-        The server connection registers itself as the transport's streaming
-        producer.
+        The server connection registers its send-side flow control as the
+        transport's streaming producer.
         """
         p = Peer(Version.RFC6455)
-        self.assertIs(p.transport.producer, p.server)
+        self.assertIs(p.transport.producer, p.server._flow)
         self.assertTrue(p.transport.streaming)
 
     def test_exceptionsAreConnectionClosed(self) -> None:
@@ -1042,3 +1066,186 @@ class TcpNoDelayTests(SynchronousTestCase):
             Version.RFC6455, options=Options(tcpNoDelay=False), transportFactory=NoDelayTransport
         )
         self.assertIsNone(p.transport.noDelay)
+
+
+#: A frame with a reserved opcode (0x3), masked as a client's must be: a
+#: protocol error (1002) wherever it arrives.
+BAD_FRAME = b"\x83\x80\x00\x00\x00\x00"
+
+
+class Echo(Recorder):
+    """
+    Answers each message with the same message.
+    """
+
+    def textMessageReceived(self, message: str) -> None:
+        super().textMessageReceived(message)
+        self.sendTextMessage(message)
+
+
+class PausingEcho(Echo):
+    """
+    An echo that stops reading after the first message it gets.
+    """
+
+    def textMessageReceived(self, message: str) -> None:
+        super().textMessageReceived(message)
+        if len(self.received()) == 1:
+            self.transport.pauseProducing()
+
+
+class ClosingTests(SynchronousTestCase):
+    """
+    The close of a peer that closes, or breaks the protocol, in the same
+    data as messages the application answers, or while it paused reading.
+    """
+
+    def openPeer(self, protocol: type[WebSocketProtocol], **kw: Any) -> Peer:
+        p = Peer(Version.RFC6455, protocol, **kw)
+        self.assertIsInstance(p.handshake()[0], ConnectionOpened)
+        return p
+
+    def assertAnswered(self, p: Peer, texts: list[str], code: int) -> None:
+        """
+        The client got C{texts} and then the close frame with C{code}, and
+        the server is ending the TCP connection.
+        """
+        events = p.receive()
+        self.assertEqual([e.data for e in events if isinstance(e, TextMessage)], texts)
+        self.assertIsInstance(events[-1], CloseReceived)
+        self.assertEqual(events[-1].code, code)
+        self.assertTrue(p.transport.disconnecting)
+
+    def test_repliesBeforeProtocolErrorClose(self) -> None:
+        """
+        The replies to messages that came in the same read as a protocol
+        error go out before the 1002 close frame, even when they are large
+        enough to be written during the read; nothing raises into the
+        application.
+        """
+        big = "x" * 20000
+        p = self.openPeer(Echo)
+        p.client.sendText(big)
+        p.client.sendText(big + "y")
+        p.send(p.client.dataToSend() + BAD_FRAME)
+        self.assertAnswered(p, [big, big + "y"], 1002)
+        p.lose()
+        self.assertEqual(p.app.lostReason().code, 1002)
+
+    def test_manyRepliesBeforeProtocolErrorClose(self) -> None:
+        """
+        More replies than are batched in one write still all precede the
+        1002 close frame.
+        """
+        texts = [str(i) for i in range(600)]
+        p = self.openPeer(Echo)
+        for text in texts:
+            p.client.sendText(text)
+        p.send(p.client.dataToSend() + BAD_FRAME)
+        self.assertAnswered(p, texts, 1002)
+
+    def test_lateSendDropped(self) -> None:
+        """
+        A message the application sends after the peer's close was answered
+        is dropped quietly.
+        """
+        p = self.openPeer(Recorder)
+        p.client.close(1000)
+        p.flush()
+        p.transport.clear()
+        p.app.sendTextMessage("too late")
+        p.app.sendBytesMessage(b"too late")
+        p.app.ping(b"late")
+        self.assertEqual(p.transport.value(), b"")
+
+    def test_closeWhilePausedAnsweredByTimer(self) -> None:
+        """
+        A peer's close frame that arrives while the application paused
+        reading is answered, and the TCP connection ended, when the close
+        timeout passes, whether or not the application resumes.
+        """
+        p = self.openPeer(PausingEcho, options=Options(closeTimeout=3.0))
+        p.client.sendText("a")
+        p.client.sendText("b")
+        p.client.close(1000)
+        p.flush()
+        self.assertEqual(p.app.received(), [("text", "a")])
+        p.clock.advance(2.9)
+        self.assertFalse(p.transport.disconnecting)
+        p.clock.advance(0.1)
+        self.assertAnswered(p, ["a"], 1000)
+        p.clock.advance(3.0)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        self.assertEqual(p.app.received(), [("text", "a"), ("text", "b")])
+        self.assertIsInstance(p.app.lostReason(), CleanClose)
+
+    def test_protocolErrorWhilePausedAnsweredByTimer(self) -> None:
+        """
+        A protocol error that arrives while the application paused reading
+        is answered with 1002 when the close timeout passes.
+        """
+        p = self.openPeer(PausingEcho, options=Options(closeTimeout=3.0))
+        p.client.sendText("a")
+        p.client.sendText("b")
+        p.send(p.client.dataToSend() + BAD_FRAME)
+        p.clock.advance(3.0)
+        self.assertAnswered(p, ["a"], 1002)
+
+    def test_closeWhilePausedAnsweredOnResume(self) -> None:
+        """
+        When the application resumes reading before the close timeout, the
+        held messages are delivered and their replies go out before the
+        close frame.
+        """
+        p = self.openPeer(PausingEcho, options=Options(closeTimeout=3.0))
+        p.client.sendText("a")
+        p.client.sendText("b")
+        p.client.close(1000)
+        p.flush()
+        p.clock.advance(1.0)
+        self.assertEqual(p.transport.value(), b"")
+        p.app.transport.resumeProducing()
+        self.assertAnswered(p, ["a", "b"], 1000)
+
+
+class HandshakeFailureTests(SynchronousTestCase):
+    """
+    An application that raises during the opening handshake.
+    """
+
+    def test_requestReceivedRaises(self) -> None:
+        """
+        An exception from requestReceived (other than RejectConnection) is
+        logged and answered with HTTP 500.
+        """
+
+        class Broken(Recorder):
+            def requestReceived(self, request: Any) -> str | None:
+                raise ValueError("broken application")
+
+        logs = captureLogs(self)
+        p = Peer(Version.RFC6455, Broken)
+        p.flush()
+        response = p.transport.value()
+        self.assertTrue(response.startswith(b"HTTP/1.1 500 "), response)
+        self.assertTrue(p.transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+        self.assertTrue(any(e.get("log_failure") is not None for e in logs))
+
+    def test_buildProtocolRaises(self) -> None:
+        """
+        An exception from the factory's buildWebSocketProtocol is answered
+        with HTTP 500, for every version.
+        """
+
+        class BrokenFactory(WebSocketServerFactory):
+            def buildWebSocketProtocol(self, request: Any, connection: Any) -> Any:
+                raise RuntimeError("no protocol")
+
+        for version in ALL_VERSIONS:
+            p = Peer(version)
+            p.factory = p.server.factory = BrokenFactory(Recorder, reactor=p.clock)
+            p.flush()
+            self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 500 "), version)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), len(ALL_VERSIONS))

@@ -6,17 +6,21 @@ C{twisted.web} L{Site}, next to ordinary pages, over L{StringTransport}
 
 from __future__ import annotations
 
+import gc
 import socket
+import weakref
 from typing import Any
 
 from twisted.internet import defer, reactor, task, threads
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ISSLTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 from twisted.web.static import Data
+from zope.interface import directlyProvides
 
 from twisted_ws import (
     CleanClose,
@@ -36,7 +40,7 @@ from twisted_ws.codec import (
     TextMessage,
 )
 
-from ._support.layer import ALL_VERSIONS, PEER, CountingTransport, Recorder, deliver
+from ._support.layer import ALL_VERSIONS, PEER, CountingTransport, Peer, Recorder, deliver
 
 HOST = IPv4Address("TCP", "127.0.0.1", 8080)
 PAGE = b"<html>an ordinary page</html>"
@@ -318,6 +322,71 @@ class _EveryVersionMixin:
         peer.client.sendText("x")
         peer.flush()
         self.assertEqual(peer.receive(), [TextMessage("x")])
+
+
+    def test_webRequestNotKept(self) -> None:
+        """
+        Once the connection is open, nothing keeps the twisted.web request
+        of its handshake alive.
+        """
+        refs: list[weakref.ref] = []
+
+        class RecordingRequest(Request):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                refs.append(weakref.ref(self))
+
+        self.site.requestFactory = RecordingRequest
+        peer = self.openPeer()
+        gc.collect()
+        self.assertEqual(len(refs), 1)
+        self.assertIsNone(refs[0]())
+        self.assertIsNone(self.appOf(peer).transport.webRequest)
+        assert peer.client is not None
+        peer.client.sendText("still open")
+        peer.flush()
+        self.assertEqual(peer.receive(), [TextMessage("still open")])
+
+    def test_contentLengthAsOverPlainPort(self) -> None:
+        """
+        A request announcing a body of 8 bytes (as Perl's
+        Protocol::WebSocket does with hixie-76's key3) gets the same answer
+        through the site as through the factory on a plain port.
+        """
+        headers = (("Content-Length", "8"),)
+        peer = WebPeer(self.site, self.oneByte)
+        client = peer.startClient(self.version, headers=headers)
+        request = client.dataToSend()
+        if self.version is not Version.HIXIE76:
+            request += b"12345678"
+        peer.send(request)
+        viaSite = peer.take()
+        plain = Peer(self.version, Echo, headers=headers, clock=self.clock)
+        plain.send(request)
+        viaFactory = plain.transport.value()
+        self.assertEqual(statusOf(viaSite), statusOf(viaFactory))
+        if self.version is Version.HIXIE76:
+            self.assertEqual(statusOf(viaSite), 101)
+            self.assertIsInstance(client.receiveData(viaSite)[0], ConnectionOpened)
+            client.sendText("after key3")
+            peer.flush()
+            self.assertEqual(peer.receive(), [TextMessage("after key3")])
+
+    def test_secureLocation(self) -> None:
+        """
+        On a TLS site the connection is secure: a hixie handshake names a
+        wss:// location.
+        """
+        peer = WebPeer(self.site, self.oneByte)
+        directlyProvides(peer.transport, ISSLTransport)
+        peer.startClient(self.version)
+        peer.flush()
+        response = peer.take()
+        self.assertEqual(statusOf(response), 101)
+        self.assertTrue(self.appOf(peer).transport.codec.secure)
+        if self.version.isHixie:
+            name = b"Sec-WebSocket-Location" if self.version is Version.HIXIE76 else b"WebSocket-Location"
+            self.assertEqual(headerOf(response, name), b"wss://example.com/ws")
 
 
 class _HybiMixin(_EveryVersionMixin):

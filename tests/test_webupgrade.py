@@ -238,6 +238,40 @@ class UpgradeTests(SynchronousTestCase):
         self.assertEqual(transport.producerState, "producing")
         self.assertEqual(len(b"".join(upgraded.data)), channel._optimisticEagerReadSize + 1)
 
+    def test_pauseByHeldBytesKept(self) -> None:
+        """
+        When the bytes held since before the upgrade make the upgraded
+        protocol pause its transport, the upgrade does not resume it
+        afterwards.
+        """
+
+        class Pausing(Upgraded):
+            def dataReceived(self, data: bytes) -> None:
+                super().dataReceived(data)
+                self.transport.pauseProducing()
+
+        resource = UpgradingResource(deferred=True)
+        proto, transport, clock = connect(resource)
+        proto.dataReceived(HEAD)
+        proto.dataReceived(b"held")
+        pausing = Pausing()
+        upgradeChannel(resource.requests[0].channel, pausing)
+        self.assertEqual(pausing.data, [b"held"])
+        self.assertEqual(transport.producerState, "paused")
+
+    def test_bodyFirst(self) -> None:
+        """
+        The bytes given as the request's body reach the upgraded protocol
+        before those the channel held.
+        """
+        resource = UpgradingResource(deferred=True)
+        proto, transport, clock = connect(resource)
+        proto.dataReceived(HEAD)
+        proto.dataReceived(b"held")
+        upgraded = Upgraded()
+        upgradeChannel(resource.requests[0].channel, upgraded, b"body")
+        self.assertEqual(b"".join(upgraded.data), b"bodyheld")
+
     def test_connectionLost(self) -> None:
         """
         The end of the TCP connection reaches the upgraded protocol.

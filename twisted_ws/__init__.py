@@ -13,7 +13,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._options import Options
     from ._protocol import (
         AbnormalClose,
         CleanClose,
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     )
     from ._resource import WebSocketResource
     from ._wrapping import MessageTransport, WrappingWebSocketFactory
-    from .codec import LocalProtocolError, PreparedMessage, Version
+    from .codec import LocalProtocolError, Options, PreparedMessage, Version
 
 _WHERE = {
     "AbnormalClose": "._errors",
@@ -41,7 +40,7 @@ _WHERE = {
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
-    "Options": "._options",
+    "Options": ".codec",
     "PreparedMessage": ".codec",
     "Version": ".codec",
 }

@@ -11,14 +11,12 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from ._protocol import (
-    WebSocketProtocol,
-    WebSocketServerConnection,
-    WebSocketServerFactory,
-)
+from . import Options
+from ._app import WebSocketProtocol
+from ._server import WebSocketServerConnection, WebSocketServerFactory
+from ._twistedinternals import forgetChannelRequest
 from ._webupgrade import upgradeChannel
-from .codec import HandshakeFailed, HandshakeRequest, Options, ServerConnection
-from .codec._handshake import _REASONS, errorHeaders
+from .codec import HandshakeFailed, HandshakeRequest, ServerConnection
 
 __all__ = ["WebSocketResource"]
 
@@ -98,17 +96,42 @@ class WebSocketResource(Resource):
                 status=failed.status,
                 reason=failed.reason,
             )
-
-            status = failed.status or 400
-            request.setResponseCode(status, _REASONS.get(status, "Error").encode("ascii"))
-            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-            for name, value in errorHeaders(status, self.factory.options.versions):
-                request.setHeader(name.encode("ascii"), value.encode("ascii"))
-            return (failed.reason + "\n").encode("utf-8")
+            return _errorResponse(request, codec.dataToSend())
+        # twisted.web read as the request's body whatever its
+        # Content-Length announced (hixie-76's key3, from some clients): the
+        # connection gets it first, as it would over a plain port.
+        content = request.content
+        body = b""
+        if content is not None:
+            content.seek(0)
+            body = content.read()
         connection = WebSocketServerConnection(self.factory, codec)
+        # Kept for the factory during the handshake only (see
+        # WebSocketServerConnection.webRequest); the channel, which lives as
+        # long as the connection, forgets it.
         connection.webRequest = request
-        upgradeChannel(request.channel, connection)
+        channel = request.channel
+        forgetChannelRequest(channel, request)
+        upgradeChannel(channel, connection, body)
         if events:
             connection._deliver(events)
             connection._flush()
         return NOT_DONE_YET
+
+
+def _errorResponse(request: Request, response: bytes) -> bytes:
+    """
+    Answer C{request} with the HTTP error C{response} the codec built (its
+    status, its headers but those twisted.web writes itself, its body).
+
+    @return: the body.
+    """
+    head, _, body = response.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    _, status, phrase = lines[0].split(b" ", 2)
+    request.setResponseCode(int(status), phrase)
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() not in (b"content-length", b"connection"):
+            request.setHeader(name, value.strip())
+    return body

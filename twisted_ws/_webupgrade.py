@@ -1,16 +1,11 @@
 """
-Everything that touches the private machinery of C{twisted.web}'s
-L{HTTPChannel} lives here, so that a Twisted upgrade that changes it breaks
-one module, and its test (C{tests/test_webupgrade.py}) fails loudly.
+Hand the TCP connection of a C{twisted.web} request over to another
+protocol (a WebSocket connection), for L{twisted_ws.WebSocketResource}.
 
-To hand a connection from C{twisted.web} to a WebSocket protocol, the
-channel's C{dataReceived}, C{rawDataReceived} and C{connectionLost} are
-pointed at the WebSocket protocol.  C{rawDataReceived} matters: the bytes
-that arrived in the same read as the request head (hixie-76's 8 bytes of
-key3, or a client's first frames) are still in the channel's line buffer
-while the resource renders, and L{LineReceiver} hands them to
-C{rawDataReceived} once rendering returns.  Bytes the channel already set
-aside for a pipelined request are handed over too.
+twisted.web has no public way to do this: every private attribute of
+L{HTTPChannel} involved is reached through L{twisted_ws._twistedinternals},
+whose self-check (C{tests/test_twistedinternals.py}) fails loudly when a
+Twisted upgrade changes them.
 """
 
 from __future__ import annotations
@@ -19,10 +14,17 @@ from typing import Any
 
 from twisted.internet.interfaces import IProtocol
 
+from ._twistedinternals import (
+    CHANNEL_ATTRIBUTES,
+    channelNetworkProducer,
+    redirectChannel,
+    takeChannelBuffer,
+)
+
 __all__ = ["upgradeChannel", "checkChannelSupportsUpgrade"]
 
-#: The private attributes of HTTPChannel this module relies on.
-_REQUIRED = ("_dataBuffer", "_networkProducer", "rawDataReceived", "dataReceived", "connectionLost")
+#: The private attributes of HTTPChannel the upgrade relies on.
+_REQUIRED = CHANNEL_ATTRIBUTES
 
 
 def checkChannelSupportsUpgrade(channel: Any) -> None:
@@ -41,30 +43,31 @@ def checkChannelSupportsUpgrade(channel: Any) -> None:
         )
 
 
-def upgradeChannel(channel: Any, protocol: IProtocol) -> None:
+def upgradeChannel(channel: Any, protocol: IProtocol, body: bytes = b"") -> None:
     """
     Hand the TCP connection of C{channel} (an L{HTTPChannel} that is
     rendering a request) over to C{protocol}, which then gets every later
-    byte, starting with those that followed the request head.
+    byte: first C{body} (what twisted.web read as the request's body), then
+    those that followed the request head, then everything read later.
     """
     checkChannelSupportsUpgrade(channel)
     transport = channel.transport
-    pending = b"".join(channel._dataBuffer)
-    channel._dataBuffer = []
-    channel.dataReceived = protocol.dataReceived
-    channel.rawDataReceived = protocol.dataReceived
-    channel.connectionLost = protocol.connectionLost
-    # HTTPChannel may have paused the transport while it held pipelined data.
-    producer = channel._networkProducer
+    pending = takeChannelBuffer(channel)
+    redirectChannel(channel, protocol)
     channel.setTimeout(None)
-    # HTTPChannel registered itself as the transport's producer; the
-    # WebSocket protocol registers itself instead.
+    # HTTPChannel may have paused the transport while it held pipelined
+    # data, and registered itself as the transport's producer; the new
+    # protocol registers its own.
+    producer = channelNetworkProducer(channel)
     if getattr(transport, "producer", None) is not None:
         transport.unregisterProducer()
     protocol.makeConnection(transport)
-    if pending:
-        protocol.dataReceived(pending)
+    # Resume before the held bytes are handed over, so that the new
+    # protocol's own pause, if those bytes make it pause, is the last word.
     try:
         producer.resumeProducing()
     except Exception:  # pragma: no cover - a transport that cannot resume
         pass
+    data = body + pending
+    if data:
+        protocol.dataReceived(data)

@@ -14,8 +14,8 @@ from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from . import Options
 from ._protocol import WebSocketProtocol, WebSocketServerFactory
-from .codec import Options
 
 __all__ = ["WrappingWebSocketFactory", "MessageTransport"]
 

@@ -1,0 +1,224 @@
+"""
+Every use the Twisted layer makes of Twisted's private or undocumented
+attributes, each behind one small function, so that a Twisted release that
+changes them breaks this module alone.
+
+L{checkTwistedInternals} looks for each of them on the installed Twisted,
+and C{tests/test_twistedinternals.py} runs it (and drives each function
+against real Twisted objects), failing with the name of the attribute that
+went missing.
+
+What is relied on, and why:
+
+ - L{twisted.web.http.HTTPChannel}: C{_dataBuffer} (bytes read after the
+   request head while it renders), C{_networkProducer} (the transport it
+   paused), C{requests} (the requests it still answers), and instance
+   assignment to C{dataReceived}, C{rawDataReceived} and C{connectionLost}:
+   together, the way to hand the TCP connection of a request to a WebSocket
+   protocol (L{twisted_ws._webupgrade}).  twisted.web has no public upgrade.
+ - L{twisted.internet.abstract.FileDescriptor}: C{dataBuffer}, C{offset} and
+   C{_tempDataLen} (how many bytes wait to be sent: Twisted has no public
+   count), and C{bufferSize} (both the read size and the mark at which the
+   transport pauses its producer).
+ - L{twisted.protocols.tls.TLSMemoryBIOProtocol}: C{_appSendBuffer}
+   (cleartext written before the TLS handshake finished).
+ - L{twisted.application.internet.StreamServerEndpointService}:
+   C{_raiseSynchronously} (make C{privilegedStartService} raise a failure to
+   listen instead of logging it), used by C{twistd websocket}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CHANNEL_ATTRIBUTES",
+    "checkTwistedInternals",
+    "lowerTransport",
+    "sendBufferSize",
+    "setReadSize",
+    "tlsWritesPending",
+    "takeChannelBuffer",
+    "channelNetworkProducer",
+    "redirectChannel",
+    "forgetChannelRequest",
+    "raiseListenErrorsSynchronously",
+]
+
+#: The attributes of an L{HTTPChannel} (once connected) that the upgrade
+#: relies on.
+CHANNEL_ATTRIBUTES = (
+    "_dataBuffer",
+    "_networkProducer",
+    "requests",
+    "rawDataReceived",
+    "dataReceived",
+    "connectionLost",
+)
+
+#: The attributes of a connected TCP transport that L{sendBufferSize} and
+#: L{setReadSize} read or set.
+TRANSPORT_ATTRIBUTES = ("dataBuffer", "offset", "_tempDataLen", "bufferSize")
+
+
+# Transports.
+
+
+def lowerTransport(transport: Any) -> Any:
+    """
+    The transport under C{transport}: the TCP transport under a TLS one
+    (L{TLSMemoryBIOProtocol} is a protocol wrapper), or L{None}.
+    """
+    return getattr(transport, "transport", None)
+
+
+def sendBufferSize(transport: Any) -> int:
+    """
+    How many bytes were written to C{transport} but not yet handed to the
+    kernel: in the TCP transport's buffer and, under TLS, in the TLS layer's
+    cleartext buffer, for up to three layers of wrapping.
+    """
+    size = 0
+    for _ in range(3):
+        if transport is None:
+            break
+        buffer = getattr(transport, "dataBuffer", None)
+        if buffer is not None:
+            size += len(buffer) - getattr(transport, "offset", 0)
+            size += getattr(transport, "_tempDataLen", 0)
+        pending = getattr(transport, "_appSendBuffer", None)
+        if pending:
+            size += sum(map(len, pending))
+        transport = getattr(transport, "transport", None)
+    return size
+
+
+def setReadSize(transport: Any, size: int) -> None:
+    """
+    Make C{transport} (and the TCP transport under it, under TLS) read up to
+    C{size} bytes at once.  The same attribute is the mark above which
+    Twisted pauses the transport's producer.
+    """
+    for candidate in (transport, lowerTransport(transport)):
+        if candidate is not None and hasattr(candidate, "bufferSize"):
+            candidate.bufferSize = size
+
+
+def tlsWritesPending(transport: Any) -> bool:
+    """
+    Whether the TLS transport C{transport} still holds cleartext it has not
+    encrypted and written (it was written before the TLS handshake ended).
+    """
+    return bool(getattr(transport, "_appSendBuffer", None))
+
+
+# twisted.web's HTTPChannel.
+
+
+def takeChannelBuffer(channel: Any) -> bytes:
+    """
+    Take the bytes C{channel} read after the head of the request it is
+    rendering, leaving it none.
+    """
+    pending = b"".join(channel._dataBuffer)
+    channel._dataBuffer = []
+    return pending
+
+
+def channelNetworkProducer(channel: Any) -> Any:
+    """
+    The producer C{channel} pauses while it renders (its transport).
+    """
+    return channel._networkProducer
+
+
+def redirectChannel(channel: Any, protocol: Any) -> None:
+    """
+    Make every later byte C{channel} receives, and the end of its
+    connection, go to C{protocol} instead.  C{rawDataReceived} matters: the
+    bytes that followed the request head in the same read are still in the
+    channel's line buffer while the resource renders, and L{LineReceiver}
+    hands them to C{rawDataReceived} once rendering returns.
+    """
+    channel.dataReceived = protocol.dataReceived
+    channel.rawDataReceived = protocol.dataReceived
+    channel.connectionLost = protocol.connectionLost
+
+
+def forgetChannelRequest(channel: Any, request: Any) -> None:
+    """
+    Make C{channel} forget C{request}, which will never finish: the channel
+    lives as long as the upgraded connection and would keep it.
+    """
+    requests = getattr(channel, "requests", None)
+    if requests is not None and request in requests:
+        requests.remove(request)
+
+
+# twisted.application.
+
+
+def raiseListenErrorsSynchronously(service: Any) -> None:
+    """
+    Make the L{StreamServerEndpointService} C{service} raise from
+    C{privilegedStartService} when it cannot listen, instead of logging the
+    failure later.
+    """
+    service._raiseSynchronously = True
+
+
+# The self-check.
+
+
+def checkTwistedInternals() -> list[str]:
+    """
+    Look for every private attribute this module relies on, on objects of
+    the installed Twisted.
+
+    @return: one readable line per attribute that is missing; empty when
+        all is well.
+    """
+    from twisted.application.internet import StreamServerEndpointService
+    from twisted.internet import abstract
+    from twisted.internet.testing import StringTransport
+    from twisted.web.http import HTTPChannel
+
+    problems = []
+    channel = HTTPChannel()
+    channel.makeConnection(StringTransport())
+    for name in CHANNEL_ATTRIBUTES:
+        if not hasattr(channel, name):
+            problems.append(f"twisted.web.http.HTTPChannel has no attribute {name!r}")
+    channel.connectionLost(None)
+    descriptor = abstract.FileDescriptor()
+    for name in TRANSPORT_ATTRIBUTES:
+        if not hasattr(descriptor, name):
+            problems.append(f"twisted.internet.abstract.FileDescriptor has no attribute {name!r}")
+    if "_raiseSynchronously" not in vars(StreamServerEndpointService):
+        problems.append(
+            "twisted.application.internet.StreamServerEndpointService has no attribute "
+            "'_raiseSynchronously'"
+        )
+    problems.extend(_checkTLS())
+    return problems
+
+
+def _checkTLS() -> list[str]:
+    try:
+        from twisted.internet.ssl import CertificateOptions
+        from twisted.protocols.tls import TLSMemoryBIOFactory
+    except ImportError:  # pragma: no cover - no pyOpenSSL: TLS is not used
+        return []
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.testing import StringTransport
+
+    factory = TLSMemoryBIOFactory(CertificateOptions(), True, Factory.forProtocol(Protocol))
+    tls = factory.buildProtocol(None)
+    tls.makeConnection(StringTransport())
+    problems = []
+    if not isinstance(getattr(tls, "_appSendBuffer", None), list):
+        problems.append(
+            "twisted.protocols.tls.TLSMemoryBIOProtocol has no list attribute '_appSendBuffer'"
+        )
+    tls.connectionLost(None)
+    return problems

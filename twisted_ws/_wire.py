@@ -1,0 +1,443 @@
+"""
+The byte-level half of a WebSocket connection: the Twisted L{Protocol} whose
+C{dataReceived} feeds the codec, which delivers the codec's events to the
+application, writes the chunks the codec queues, and ends the TCP
+connection when the codec says so.
+
+The application-facing half (sending, closing, pausing) is
+L{twisted_ws._transport.WebSocketConnection}, a subclass; time is in
+L{twisted_ws._timers}, send-side back-pressure in L{twisted_ws._flow}.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet import protocol
+from twisted.internet.interfaces import ISSLTransport
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ._app import WebSocketProtocol
+from ._errors import AbnormalClose, CleanClose, ConnectionClosed
+from ._flow import SendFlow
+from ._timers import ConnectionTimers
+from ._twistedinternals import lowerTransport, setReadSize, tlsWritesPending
+from .codec import (
+    BytesMessage,
+    CloseReceived,
+    ConnectionFailed,
+    ConnectionOpened,
+    HandshakeFailed,
+    Ping,
+    Pong,
+    RequestReceived,
+    State,
+    TextMessage,
+)
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
+
+    from . import Options
+    from .codec import Connection, HandshakeRequest
+
+__all__ = ["WireProtocol"]
+
+_log = Logger(namespace="twisted_ws")
+
+#: Output of at most this many chunks adding up to at least this many bytes
+#: is written chunk by chunk instead of joined (see L{WireProtocol._flush}).
+_SEPARATE_ITEMS = 16
+_SEPARATE_BYTES = 64 * 1024
+#: How much a TCP transport reads at once (at most; see connectionMade).
+_READ_SIZE = 256 * 1024
+
+
+class WireProtocol(protocol.Protocol):
+    """
+    Feeds the codec from the TCP connection and the application from the
+    codec.
+
+    @ivar options: the connection's L{Options}.
+    @ivar reactor: the L{IReactorTime} its timers use.
+    @ivar codec: the codec connection (a subclass builds it in
+        L{_buildCodec}).
+    @ivar application: the application's protocol, once there is one.
+    """
+
+    # Slots rather than an instance dictionary: a server holds one of these
+    # per connection, most of them idle.
+    __slots__ = (
+        "options",
+        "reactor",
+        "codec",
+        "transport",
+        "connected",
+        "application",
+        "_timers",
+        "_flow",
+        "_state",
+        "_inReceive",
+        "_readPaused",
+        "_backpressure",
+        "_pending",
+        "_wantUtf8",
+        "_lost",
+        "_abortReason",
+        "_endAfterFlush",
+        "_wasOpen",
+    )
+
+    codec: Connection
+    transport: Any
+    application: WebSocketProtocol | None
+
+    def __init__(self, options: Options, reactor: IReactorTime) -> None:
+        self.options = options
+        self.reactor = reactor
+        self.transport = None
+        self.connected = 0
+        self.application = None
+        self._timers = ConnectionTimers(self, reactor, options)
+        self._flow = SendFlow(self)
+        self._state = State.CONNECTING
+        self._inReceive = False
+        self._readPaused = False
+        self._backpressure = False
+        self._pending: list = []
+        self._wantUtf8 = False
+        self._lost = False
+        self._abortReason: ConnectionClosed | None = None
+        self._endAfterFlush = False
+        self._wasOpen = False
+
+    def _buildCodec(self) -> Connection:
+        """
+        Build the codec connection; called by L{connectionMade}.
+        """
+        raise NotImplementedError
+
+    def connectionMade(self) -> None:
+        self.codec = self._buildCodec()
+        transport = self.transport
+        register = getattr(transport, "registerProducer", None)
+        if register is not None:
+            if self.options.tcpNoDelay:
+                self._setNoDelay()
+            # Read in larger pieces than Twisted's 64 KiB, for large
+            # messages; the same attribute is Twisted's mark for pausing the
+            # producer, and SendFlow compares with writeHighWater itself.
+            setReadSize(transport, min(_READ_SIZE, self.options.writeHighWater))
+            register(self._flow, True)
+        self._timers.connectionMade()
+
+    def _setNoDelay(self) -> None:
+        # On the TCP transport itself, or on the one under TLS.
+        for transport in (self.transport, lowerTransport(self.transport)):
+            setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
+            if setTcpNoDelay is not None:
+                try:
+                    setTcpNoDelay(True)
+                except OSError:  # pragma: no cover - a socket that refuses it
+                    pass
+                return
+
+    # Receiving.
+
+    def dataReceived(self, data: bytes) -> None:
+        self._inReceive = True
+        try:
+            events = self.codec.receiveData(data)
+            if events:
+                self._deliver(events)
+        finally:
+            self._inReceive = False
+        self._flush()
+
+    def _deliver(self, events: list) -> None:
+        """
+        Deliver C{events} to the application, holding back those that come
+        after it paused reading.
+        """
+        if self._readPaused:
+            self._pending.extend(events)
+            return
+        app = self.application
+        utf8 = self._wantUtf8
+        try:
+            for event in events:
+                cls = event.__class__
+                if cls is BytesMessage:
+                    app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
+                elif cls is TextMessage:
+                    if utf8:
+                        app.utf8MessageReceived(event.utf8)  # type: ignore[union-attr]
+                    else:
+                        app.textMessageReceived(event.data)  # type: ignore[union-attr]
+                else:
+                    self._otherEvent(event)
+                    app = self.application
+                    utf8 = self._wantUtf8
+                if self._readPaused:
+                    self._holdAfter(events, event)
+                    break
+        except Exception:
+            self._applicationError(Failure())
+
+    def _holdAfter(self, events: list, event: object) -> None:
+        """
+        The application paused reading while handling C{event}: hold the
+        events that follow it until it resumes.
+        """
+        for i, candidate in enumerate(events):
+            if candidate is event:
+                self._pending.extend(events[i + 1 :])
+                return
+
+    def _otherEvent(self, event: Any) -> None:
+        cls = event.__class__
+        app = self.application
+        if cls is Pong:
+            self._timers.pongArrived()
+            if app is not None:
+                app.pongReceived(event.data)
+        elif cls is Ping:
+            pingReceived = getattr(app, "pingReceived", None)
+            if pingReceived is not None:
+                pingReceived(event.data)
+        elif cls is ConnectionFailed:
+            _log.info(
+                "WebSocket peer {peer} broke the protocol: {code} {reason}",
+                peer=self._peerText(),
+                code=event.code,
+                reason=event.reason,
+            )
+        elif cls is RequestReceived:
+            self._requestReceived(event.request)
+        elif cls is HandshakeFailed:
+            _log.info(
+                "WebSocket handshake from {peer} failed: {status} {reason}",
+                peer=self._peerText(),
+                status=event.status,
+                reason=event.reason,
+            )
+        elif cls is ConnectionOpened:
+            self._opened()
+        elif cls is not CloseReceived:  # pragma: no cover - a new kind of event
+            _log.warn("WebSocket connection ignored an unknown event {event!r}", event=event)
+
+    def _requestReceived(self, request: HandshakeRequest) -> None:
+        """
+        Server side: the opening request arrived.
+        """
+        raise NotImplementedError
+
+    def _attachApplication(self, app: WebSocketProtocol) -> None:
+        """
+        Make C{app} the application of this connection.  An application
+        that overrides C{utf8MessageReceived} gets text undecoded, and one
+        without that method (not derived from L{WebSocketProtocol}) gets it
+        decoded whatever C{Options.decodeText} says.
+        """
+        self.application = app
+        method = getattr(type(app), "utf8MessageReceived", None)
+        self._wantUtf8 = method is not None and method is not WebSocketProtocol.utf8MessageReceived
+        if method is None:
+            self.codec.decodeText = True
+        elif self._wantUtf8:
+            self.codec.decodeText = False
+
+    def _opened(self) -> None:
+        """
+        The opening handshake completed.
+        """
+        self._wasOpen = True
+        self._flushState()
+        if self.options.logConnections:
+            _log.debug(
+                "WebSocket {version} connection with {peer} opened",
+                version=self.codec.version.label if self.codec.version else "?",
+                peer=self._peerText(),
+            )
+        if self.application is not None:
+            self.application.negotiationFinished()
+
+    def _applicationError(self, failure: Failure) -> None:
+        """
+        An application callback raised: log it and fail the connection with
+        1011 (internal error), after writing what was already sent.
+        """
+        _log.failure(
+            "WebSocket application raised an exception; closing the connection with {peer}",
+            failure,
+            peer=self._peerText(),
+        )
+        self._pending = []
+        self._failWith(1011, "internal server error", failure.value)
+
+    def _failWith(self, code: int, reason: str, cause: object = None) -> None:
+        """
+        End the connection uncleanly with C{code}: send that close frame
+        where the state allows, and end TCP after the next flush.
+        """
+        self._abortReason = AbnormalClose(code, reason, False, False, cause)
+        codec = self.codec
+        if codec.state is State.OPEN:
+            codec.close(code, reason)
+        elif codec.state is not State.LOCAL_CLOSING:
+            codec.close()
+        self._endAfterFlush = True
+
+    # Writing.
+
+    def _flushState(self) -> None:
+        """
+        Tell the timers if the codec's state changed since last looked at.
+        """
+        state = self.codec.state
+        if state is not self._state:
+            self._state = state
+            self._timers.stateChanged(state)
+
+    def _flush(self) -> None:
+        """
+        Write what the codec queued, and end the TCP connection if the codec
+        (or a failure) asks for it.
+
+        The close frame owed to a peer that closed (or broke the protocol)
+        goes out after the replies to the messages that came before it:
+        while they are being delivered, or held for an application that
+        paused reading, nothing is written (taking the codec's output would
+        queue that close frame first).  The close timer bounds that wait.
+
+        Many small frames go in one write.  A few large ones are written one
+        by one: the transport joins what it buffers anyway, and joining them
+        here first would copy every byte once more.
+        """
+        codec = self.codec
+        if codec.state is not self._state:
+            self._flushState()
+        if codec.closeAnswerPending and (self._inReceive or self._pending):
+            return
+        out = codec.chunksToSend()
+        if out and not self._lost:
+            n = len(out)
+            if n == 1:
+                self.transport.write(out[0])
+            elif n <= _SEPARATE_ITEMS and sum(map(len, out)) >= _SEPARATE_BYTES:
+                write = self.transport.write
+                for item in out:
+                    write(item)
+            else:
+                self.transport.write(b"".join(out))
+        if codec.state is not self._state:
+            self._flushState()
+        if codec.shouldCloseTransport or self._endAfterFlush:
+            self._endTransport()
+
+    # Ending.
+
+    def _abort(self, code: int, reason: str) -> None:
+        self._abortReason = AbnormalClose(code, reason, False, False)
+        self._abortTransport()
+
+    def _endTransport(self) -> None:
+        """
+        End the TCP connection once what was written has been sent, and
+        drop it if that takes longer than the close timeout.
+        """
+        if self._lost or self.transport is None:
+            return
+        transport = self.transport
+        transport.loseConnection()
+        if ISSLTransport.providedBy(transport):
+            # Twisted's TLS layer sends its close_notify and then waits for
+            # the peer's, which many clients never send once the WebSocket
+            # closing handshake is over.  The WebSocket close already says
+            # the data is complete, so end TCP once everything (the close
+            # alert included) has been written to it.
+            lower = lowerTransport(transport)
+            if lower is not None and not tlsWritesPending(transport):
+                lower.loseConnection()
+        self._timers.boundEnding()
+
+    def _abortTransport(self) -> None:
+        if self._lost or self.transport is None:
+            return
+        abort = getattr(self.transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        else:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        self._timers.stop()
+        if self._pending:
+            # Messages held by pauseReading still reach the application
+            # before it learns that the connection is gone.
+            pending, self._pending = self._pending, []
+            self._readPaused = False
+            self._deliver(pending)
+        codec = self.codec
+        codec.receiveEOF()
+        closed = self._closedReason(reason)
+        if self._wasOpen and codec.version is not None and self.options.logConnections:
+            _log.info(
+                "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
+                version=codec.version.label,
+                peer=self._peerText(),
+                code=closed.code,
+                clean=closed.wasClean,
+            )
+        self._flow.stop()
+        app = self.application
+        if app is not None:
+            app.connectionLost(Failure(closed))
+
+    def _closedReason(self, reason: Failure) -> ConnectionClosed:
+        """
+        How the connection ended, from the codec and, where the codec does
+        not know it, from what this layer did or what TCP said.
+        """
+        codec = self.codec
+        if self._abortReason is not None and not codec.wasClean:
+            closed = self._abortReason
+            if closed.cause is None:
+                closed.cause = reason.value
+            return closed
+        cls = CleanClose if codec.wasClean else AbnormalClose
+        if codec.cause is not None:
+            cause: object = codec.cause
+        else:
+            cause = None if codec.wasClean else reason.value
+        return cls(
+            codec.closeCode if codec.closeCode is not None else 1006,
+            codec.closeReason,
+            codec.wasClean,
+            codec.closedByPeer,
+            cause,
+        )
+
+    def _peerText(self) -> str:
+        """
+        The peer's address, for log messages.
+        """
+        try:
+            peer = self.transport.getPeer()
+        except Exception:
+            return "?"
+        host = getattr(peer, "host", None)
+        port = getattr(peer, "port", None)
+        if host is not None:
+            return f"{host}:{port}" if port is not None else str(host)
+        return str(peer)
+
+    def _setBackpressure(self, on: bool) -> None:
+        """
+        Stop (C{on}) or resume reading because the send buffer is full.
+        """
+        raise NotImplementedError
