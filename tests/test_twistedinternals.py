@@ -1,0 +1,267 @@
+"""
+Tests for L{twisted_ws._twistedinternals}: each private or undocumented
+attribute of Twisted that the Twisted layer relies on, looked up on, and
+driven through, objects of the installed Twisted.  A Twisted upgrade that
+changes one of them fails here, naming the attribute, instead of somewhere
+deep inside a connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet import abstract, defer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactor, StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import HTTPChannel
+
+from twisted_ws import _twistedinternals as internals
+
+
+class SelfCheckTests(SynchronousTestCase):
+    """
+    L{internals.checkTwistedInternals} against the installed Twisted.
+    """
+
+    def test_nothingMissing(self) -> None:
+        """
+        Every private attribute relied on exists in the installed Twisted.
+        """
+        problems = internals.checkTwistedInternals()
+        self.assertEqual(problems, [], "Twisted changed:\n" + "\n".join(problems))
+
+    def test_reportsMissing(self) -> None:
+        """
+        A missing attribute is reported with the Twisted class and
+        attribute names.
+        """
+        original = HTTPChannel.__init__
+
+        def withoutBuffer(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            del self._dataBuffer
+
+        self.patch(HTTPChannel, "__init__", withoutBuffer)
+        problems = internals.checkTwistedInternals()
+        self.assertEqual(
+            problems, ["twisted.web.http.HTTPChannel has no attribute '_dataBuffer'"]
+        )
+
+
+class TransportTests(SynchronousTestCase):
+    """
+    The send buffer and read size of Twisted's own transports.
+    """
+
+    def descriptor(self) -> abstract.FileDescriptor:
+        descriptor = abstract.FileDescriptor(reactor=MemoryReactor())
+        descriptor.connected = True
+        return descriptor
+
+    def test_sendBufferSize(self) -> None:
+        """
+        sendBufferSize counts what a FileDescriptor buffers for writing,
+        before and after it consolidates its buffer; FileDescriptor's
+        dataBuffer, offset and _tempDataLen still mean that.
+        """
+        descriptor = self.descriptor()
+        self.assertEqual(internals.sendBufferSize(descriptor), 0)
+        descriptor.write(b"x" * 1000)
+        descriptor.write(b"y" * 24)
+        self.assertEqual(
+            internals.sendBufferSize(descriptor),
+            1024,
+            "FileDescriptor no longer keeps written bytes in dataBuffer/_tempDataLen",
+        )
+        # doWrite consolidates _tempDataBuffer into dataBuffer and sends
+        # part of it, moving offset.
+        descriptor.writeSomeData = lambda data: 100  # type: ignore[method-assign]
+        descriptor.doWrite()
+        self.assertEqual(
+            internals.sendBufferSize(descriptor),
+            924,
+            "FileDescriptor.offset no longer marks what was sent",
+        )
+
+    def test_bufferSizePausesProducer(self) -> None:
+        """
+        FileDescriptor.bufferSize, which setReadSize sets, is still the mark
+        above which Twisted pauses the transport's producer.
+        """
+
+        class Producer:
+            paused = False
+
+            def pauseProducing(self) -> None:
+                self.paused = True
+
+            def resumeProducing(self) -> None:
+                self.paused = False
+
+            def stopProducing(self) -> None:
+                pass
+
+        descriptor = self.descriptor()
+        internals.setReadSize(descriptor, 100)
+        self.assertEqual(descriptor.bufferSize, 100)
+        producer = Producer()
+        descriptor.registerProducer(producer, True)
+        descriptor.write(b"x" * 100)
+        self.assertFalse(producer.paused)
+        descriptor.write(b"x")
+        self.assertTrue(producer.paused, "FileDescriptor.bufferSize no longer pauses producers")
+
+    def test_tlsBuffer(self) -> None:
+        """
+        Cleartext that TLS could not encrypt yet waits in
+        TLSMemoryBIOProtocol._appSendBuffer (a list of bytes), which
+        sendBufferSize counts and tlsWritesPending sees.
+        """
+        try:
+            from twisted.internet.ssl import CertificateOptions
+            from twisted.protocols.tls import TLSMemoryBIOFactory
+        except ImportError:  # pragma: no cover
+            raise self.skipTest("no TLS (pyOpenSSL) installed") from None
+        factory = TLSMemoryBIOFactory(CertificateOptions(), True, Factory.forProtocol(Protocol))
+        tls = factory.buildProtocol(None)
+        tls.makeConnection(StringTransport())
+        self.assertIsInstance(
+            getattr(tls, "_appSendBuffer", None),
+            list,
+            "TLSMemoryBIOProtocol no longer has the list _appSendBuffer",
+        )
+        self.assertFalse(internals.tlsWritesPending(tls))
+        tls._appSendBuffer.append(b"not yet encrypted")
+        self.assertTrue(internals.tlsWritesPending(tls))
+        self.assertEqual(internals.sendBufferSize(tls), len(b"not yet encrypted"))
+        self.assertIsInstance(internals.lowerTransport(tls), StringTransport)
+
+
+class ChannelTests(SynchronousTestCase):
+    """
+    The HTTPChannel attributes the upgrade in L{twisted_ws._webupgrade}
+    uses.
+    """
+
+    def channel(self) -> tuple[HTTPChannel, StringTransport]:
+        channel = HTTPChannel()
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        return channel, transport
+
+    def test_buffer(self) -> None:
+        """
+        Bytes that arrive while a request is being handled wait in
+        HTTPChannel._dataBuffer, which takeChannelBuffer empties.
+        """
+        channel, transport = self.channel()
+        channel.requestFactory = _Pending  # type: ignore[assignment]
+        channel.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        channel.dataReceived(b"held")
+        self.assertEqual(
+            internals.takeChannelBuffer(channel),
+            b"held",
+            "HTTPChannel no longer holds bytes in _dataBuffer while a request is handled",
+        )
+        self.assertEqual(internals.takeChannelBuffer(channel), b"")
+
+    def test_networkProducer(self) -> None:
+        """
+        HTTPChannel._networkProducer is the transport it pauses.
+        """
+        channel, transport = self.channel()
+        self.assertIs(internals.channelNetworkProducer(channel), transport)
+
+    def test_redirect(self) -> None:
+        """
+        After redirectChannel, bytes and the end of the connection reach the
+        new protocol.
+        """
+        channel, transport = self.channel()
+        target = _Recorder()
+        internals.redirectChannel(channel, target)
+        channel.dataReceived(b"abc")
+        channel.rawDataReceived(b"def")
+        channel.connectionLost(None)
+        self.assertEqual(target.data, [b"abc", b"def"])
+        self.assertEqual(target.lost, 1)
+
+    def test_forgetRequest(self) -> None:
+        """
+        HTTPChannel.requests holds the request being handled until
+        forgetChannelRequest removes it.
+        """
+        channel, transport = self.channel()
+        channel.requestFactory = _Pending  # type: ignore[assignment]
+        channel.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(len(channel.requests), 1, "HTTPChannel.requests changed")
+        internals.forgetChannelRequest(channel, channel.requests[0])
+        self.assertEqual(channel.requests, [])
+
+
+class ServiceTests(SynchronousTestCase):
+    """
+    StreamServerEndpointService._raiseSynchronously.
+    """
+
+    def test_raisesSynchronously(self) -> None:
+        """
+        After raiseListenErrorsSynchronously, a failure to listen raises
+        from privilegedStartService.
+        """
+
+        class FailingEndpoint:
+            def listen(self, factory: Any) -> defer.Deferred:
+                return defer.fail(OSError("address in use"))
+
+        service = StreamServerEndpointService(FailingEndpoint(), Factory())
+        internals.raiseListenErrorsSynchronously(service)
+        self.assertRaises(OSError, service.privilegedStartService)
+
+
+class _Pending:
+    """
+    A request that never finishes, so that the channel keeps handling it.
+    """
+
+    def __init__(self, channel: Any, queued: Any = None) -> None:
+        self.channel = channel
+        from twisted.web.http import Headers
+
+        self.requestHeaders = Headers()
+        self.responseHeaders = Headers()
+        self.content = None
+
+    def gotLength(self, length: Any) -> None:
+        import io
+
+        self.content = io.BytesIO()
+
+    def parseCookies(self) -> None:
+        pass
+
+    def handleContentChunk(self, data: bytes) -> None:
+        pass
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        pass
+
+    def connectionLost(self, reason: Any) -> None:
+        pass
+
+    def noLongerQueued(self) -> None:
+        pass
+
+
+class _Recorder(Protocol):
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.lost = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.lost += 1
