@@ -42,6 +42,13 @@ from ._events import (
     RequestReceived,
     TextMessage,
 )
+from ._deflate import (
+    DeflateExtension,
+    PerMessageDeflate,
+    PerMessageDeflateExtension,
+    encodeForKey,
+)
+from ._deflateframe import DeflateFrame, DeflateFrameExtension
 from ._extensions import Extension, ExtensionFactory, formatExtension, parseExtensions
 from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76KeyNumber
 from ._hybi import isValidCloseCode
@@ -58,6 +65,9 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionFailed",
     "ConnectionOpened",
+    "DeflateExtension",
+    "DeflateFrame",
+    "DeflateFrameExtension",
     "Event",
     "Extension",
     "ExtensionFactory",
@@ -73,6 +83,8 @@ __all__ = [
     "NegotiationError",
     "Options",
     "PeerError",
+    "PerMessageDeflate",
+    "PerMessageDeflateExtension",
     "Ping",
     "Pong",
     "PreparedMessage",
@@ -83,6 +95,7 @@ __all__ = [
     "Version",
     "WebSocketError",
     "acceptKey",
+    "encodeForKey",
     "formatExtension",
     "hixie76Challenge",
     "hixie76KeyNumber",
