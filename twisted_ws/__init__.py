@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._options import Options
     from ._protocol import (
         AbnormalClose,
         CleanClose,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     )
     from ._resource import WebSocketResource
     from ._wrapping import MessageTransport, WrappingWebSocketFactory
-    from .codec import LocalProtocolError, Options, PreparedMessage, Version
+    from .codec import LocalProtocolError, PreparedMessage, Version
 
 _WHERE = {
     "AbnormalClose": "._errors",
@@ -40,7 +41,7 @@ _WHERE = {
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
-    "Options": ".codec",
+    "Options": "._options",
     "PreparedMessage": ".codec",
     "Version": ".codec",
 }
