@@ -17,7 +17,15 @@ or on plain sockets, can be built on it::
     sock.sendall(conn.dataToSend())
 """
 
-from ._connection import ClientConnection, Connection, PreparedMessage, ServerConnection
+from ._client import ClientConnection
+from ._connection import Connection
+from ._deflate import (
+    DeflateExtension,
+    PerMessageDeflate,
+    PerMessageDeflateExtension,
+    encodeForKey,
+)
+from ._deflateframe import DeflateFrame, DeflateFrameExtension
 from ._errors import (
     ConnectionClosedError,
     HandshakeError,
@@ -42,18 +50,13 @@ from ._events import (
     RequestReceived,
     TextMessage,
 )
-from ._deflate import (
-    DeflateExtension,
-    PerMessageDeflate,
-    PerMessageDeflateExtension,
-    encodeForKey,
-)
-from ._deflateframe import DeflateFrame, DeflateFrameExtension
 from ._extensions import Extension, ExtensionFactory, formatExtension, parseExtensions
 from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76KeyNumber
 from ._hybi import isValidCloseCode
 from ._mask import mask
 from ._options import CloseCode, Options, Version
+from ._prepared import PreparedMessage
+from ._server import ServerConnection
 from ._state import HandshakeStep, State
 
 __all__ = [

@@ -1,46 +1,29 @@
 """
-The connection objects: one per WebSocket connection, server or client, of
-any version.  Bytes go in through C{receiveData}, events come out of it, and
-bytes to send accumulate until C{dataToSend} is called.
+What the connection objects of both roles share (L{Connection}): one per
+WebSocket connection, of any version.  Bytes go in through C{receiveData},
+events come out of it, and bytes to send accumulate until C{dataToSend} is
+called.  The roles are in C{_server} and C{_client}.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ._errors import HandshakeError, LocalProtocolError, PeerError
-from ._events import (
-    ConnectionOpened,
-    HandshakeFailed,
-    RequestReceived,
-)
+from ._errors import LocalProtocolError, PeerError
 from ._hixie import HixieFramer
 from ._hybi import HybiFramer, PlainServerHybiFramer
 from ._options import Options, Version
 from ._prepared import PreparedMessage
-from ._state import State, Trigger, transition
-from .handshake import (
-    ClientHandshake,
-    HandshakeRequest,
-    buildErrorResponse,
-    buildResponse,
-    errorHeaders,
-    negotiateExtensions,
-    parseRequest,
-    readRequest,
-    requestHead,
-    validateRequest,
-)
+from ._state import HandshakeStep, State, Trigger, transition
 
 if TYPE_CHECKING:
-    from ._extensions import Extension, ExtensionFactory
+    from ._extensions import Extension
 
-__all__ = ["Connection", "ServerConnection", "ClientConnection", "PreparedMessage"]
+__all__ = ["Connection"]
 
-_DEFAULT_OPTIONS = Options()
+DEFAULT_OPTIONS: Options = Options()
 
 
 class Connection:
@@ -66,6 +49,7 @@ class Connection:
     @ivar version: the protocol L{Version}, once known.
     @ivar subprotocol: the negotiated subprotocol, or L{None}.
     @ivar extensions: the negotiated extensions.
+    @ivar handshakeStep: the L{HandshakeStep} of the opening handshake.
     @ivar cause: the L{PeerError} (or L{HandshakeError}) that failed the
         connection, or L{None}.
     @ivar shouldCloseTransport: whether the caller should now end the TCP
@@ -101,8 +85,8 @@ class Connection:
         "_out",
         "_random",
         "_framer",
+        "handshakeStep",
         "_hbuf",
-        "_phase",
         "_sentClose",
         "_peerClose",
         "_owed",
@@ -128,8 +112,8 @@ class Connection:
         self._out: list[bytes] = []
         self._random = randomSource
         self._framer: HybiFramer | HixieFramer | None = None
+        self.handshakeStep = HandshakeStep.HEAD
         self._hbuf = b""
-        self._phase = ""
         # The close frame this side queued and the peer's, as (code, reason)
         # with 1005 for none; the close frame owed in REMOTE_CLOSING, as
         # (code, reason, reportsFailure); whether the peer ended the
@@ -460,10 +444,7 @@ class Connection:
         """
         state = self.state
         if state is State.CONNECTING:
-            self._ending = (1006, "opening handshake aborted")
-            self.shouldCloseTransport = True
-            self._phase = "rejected"
-            self._transition(Trigger.REFUSED)
+            self._refused("opening handshake aborted")
             return
         if state is State.REMOTE_CLOSING:
             self.answerClose()
@@ -522,11 +503,16 @@ class Connection:
 
     # The handshake's end.
 
-    def _closed(self, code: int, reason: str, clean: bool, byPeer: bool) -> None:
+    def _refused(self, reason: str) -> None:
         """
-        The opening handshake failed or was refused with C{reason}.
+        The opening handshake failed, was refused or was aborted because of
+        C{reason}: read nothing more, and end the TCP connection once what
+        is queued (an error response, on a server) is written.
         """
-        self._ending = (code, reason)
+        self._ending = (1006, reason)
+        self.handshakeStep = HandshakeStep.REFUSED
+        self.shouldCloseTransport = True
+        self._hbuf = b""
         self._transition(Trigger.REFUSED)
 
     def _open(
@@ -535,6 +521,7 @@ class Connection:
         self.version = version
         self.subprotocol = subprotocol
         self.extensions = extensions
+        self.handshakeStep = HandshakeStep.DONE
         self._transition(Trigger.OPENED)
         framer: HybiFramer | HixieFramer
         if version.isHixie:
@@ -562,265 +549,15 @@ def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
-class ServerConnection(Connection):
-    """
-    The server side of one connection, of whichever version the client
-    speaks.
+def __getattr__(name: str) -> Any:
+    # The roles lived in this module before; they are imported from here
+    # lazily, as the role modules import this one.
+    if name == "ServerConnection":
+        from ._server import ServerConnection
 
-    Feed the opening request to C{receiveData}: a L{RequestReceived} event
-    says it is complete and valid, and the caller answers with L{accept} or
-    L{reject}.  An invalid request is answered by the codec itself, with the
-    right HTTP status, and reported as L{HandshakeFailed}.
+        return ServerConnection
+    if name == "ClientConnection":
+        from ._client import ClientConnection
 
-    Once the connection is open it keeps only the request's head, as bytes,
-    and L{request} describes it again from them if it is read: an open
-    connection holds a fraction of the memory that the parsed request takes.
-    """
-
-    __slots__ = ("secure", "_request", "_requestHead", "_key3", "_negotiated")
-
-    def __init__(self, options: Options = _DEFAULT_OPTIONS, secure: bool = False) -> None:
-        super().__init__(options, os.urandom)
-        self.secure = secure
-        self._request: HandshakeRequest | None = None
-        self._requestHead = b""
-        self._phase = "head"
-        self._key3 = b""
-        self._negotiated: tuple[Extension, ...] = ()
-
-    @property
-    def request(self) -> HandshakeRequest | None:
-        """
-        The L{HandshakeRequest}, once received.  After L{accept} it is
-        rebuilt from the request's head the first time it is read, and
-        kept.
-        """
-        request = self._request
-        if request is None and self._requestHead:
-            request = self._request = parseRequest(
-                self._requestHead, self.options, self.secure
-            )
-        return request
-
-    def _receiveHandshake(self, data: bytes) -> list:
-        if self._phase == "rejected":
-            return []
-        start = max(0, len(self._hbuf) - 3)
-        self._hbuf += data
-        if self._phase == "head":
-            try:
-                head = readRequest(self._hbuf, self.options.maxHeaderSize, start)
-            except PeerError as e:
-                return self._refuse(e)
-            if head is None:
-                return []
-            method, target, httpVersion, headers, rawHead, self._hbuf = head
-            return self.receiveRequest(method, target, httpVersion, headers, rawHead)
-        if self._phase == "key3":
-            return self._checkKey3()
-        # Waiting for accept() or reject(): a client must not send before the
-        # response, so only a little is kept.
-        if len(self._hbuf) > self.options.maxHeaderSize:
-            return self._refuse(
-                PeerError("client sent data before the handshake finished", status=400)
-            )
-        return []
-
-    def receiveRequest(
-        self,
-        method: str,
-        target: str,
-        httpVersion: str,
-        headers: list[tuple[str, str]],
-        rawHead: bytes | None = None,
-    ) -> list:
-        """
-        Feed an opening request whose head was already parsed elsewhere (as
-        by C{twisted.web}); further bytes (hixie-76's key3, then frames) go
-        to C{receiveData} as usual.
-
-        @param headers: (name, value) pairs in order.
-        @param rawHead: the head as received, kept instead of C{headers} to
-            save memory.
-        @return: the events, as from C{receiveData}.
-        """
-        if self._phase != "head":
-            raise LocalProtocolError("the opening request was already received")
-        try:
-            request = validateRequest(
-                method, target, httpVersion, headers, self.options, self.secure, rawHead
-            )
-            self._negotiated = self._negotiateExtensions(request)
-        except PeerError as e:
-            return self._refuse(e)
-        self._request = request
-        self.version = request.version
-        if request.version is Version.HIXIE76:
-            self._phase = "key3"
-            return self._checkKey3()
-        self._phase = "waiting"
-        return [RequestReceived(request)]
-
-    def _checkKey3(self) -> list:
-        if len(self._hbuf) < 8:
-            return []
-        self._key3, self._hbuf = self._hbuf[:8], self._hbuf[8:]
-        self._phase = "waiting"
-        assert self._request is not None
-        return [RequestReceived(self._request)]
-
-    def _negotiateExtensions(self, request: HandshakeRequest) -> tuple[Extension, ...]:
-        return negotiateExtensions(self.options.extensions, request)
-
-    def _internalHandshakeError(self, error: PeerError) -> list:
-        if self.state is not State.CONNECTING or self._phase == "rejected":
-            return []
-        return self._refuse(PeerError(error.reason, status=500))
-
-    def _refuse(self, error: PeerError) -> list:
-        status = error.status or 400
-        extra = errorHeaders(status, self.options.versions)
-        self._out.append(buildErrorResponse(status, error.reason, extra))
-        self.cause = error
-        self._phase = "rejected"
-        self._hbuf = b""
-        self._closed(1006, error.reason, clean=False, byPeer=False)
-        self.shouldCloseTransport = True
-        return [HandshakeFailed(status, error.reason, error)]
-
-    def accept(
-        self, subprotocol: str | None = None, headers: Iterable[tuple[str, str]] = ()
-    ) -> list:
-        """
-        Accept the opening request: queue the 101 response and open the
-        connection.
-
-        @param subprotocol: the subprotocol to choose, which the client must
-            have offered; L{None} chooses the first of C{Options.subprotocols}
-            that the client offered, if any.
-        @param headers: extra response headers.
-        @return: the events of bytes that arrived after the request.
-        @raise LocalProtocolError: no request is waiting, or the subprotocol
-            was not offered.
-        """
-        request = self._request
-        if self._phase != "waiting" or request is None:
-            raise LocalProtocolError("accept() needs a RequestReceived event first")
-        if subprotocol is None:
-            subprotocol = request.selectSubprotocol(self.options.subprotocols)
-        elif subprotocol not in request.subprotocols:
-            raise LocalProtocolError(f"subprotocol {subprotocol!r} was not offered by the client")
-        try:
-            response = buildResponse(request, subprotocol, self._negotiated, headers, self._key3)
-        except ValueError as e:
-            raise LocalProtocolError(str(e)) from None
-        self._out.append(response)
-        self._phase = "open"
-        self._requestHead = requestHead(request)
-        if self._requestHead:
-            self._request = None
-        self._open(request.version, subprotocol, self._negotiated)
-        self._key3 = b""
-        self._negotiated = ()
-        rest, self._hbuf = self._hbuf, b""
-        return self.receiveData(rest) if rest else []
-
-    def reject(
-        self, status: int = 403, reason: str = "", headers: Iterable[tuple[str, str]] = ()
-    ) -> None:
-        """
-        Refuse the opening request with an HTTP error response.
-
-        @raise LocalProtocolError: no request is waiting, or the status is
-            not an error status.
-        """
-        if self._phase != "waiting":
-            raise LocalProtocolError("reject() needs a RequestReceived event first")
-        if not 400 <= status <= 599:
-            raise LocalProtocolError(f"reject() needs a 4xx or 5xx status, not {status}")
-        reason = reason or "WebSocket connection refused"
-        self._out.append(buildErrorResponse(status, reason, headers))
-        self._phase = "rejected"
-        self._hbuf = b""
-        self._closed(1006, reason, clean=False, byPeer=False)
-        self.shouldCloseTransport = True
-
-
-class ClientConnection(Connection):
-    """
-    The client side of one connection, speaking the version the caller
-    chooses.  The opening request is queued at once in C{dataToSend()}.
-
-    @param host: the C{Host} header (with C{:port} when not the default).
-    @param path: the request target, path and query.
-    @param version: the protocol L{Version} to speak.
-    @param origin: the C{Origin} to claim (hixie versions need one and
-        default to C{http://host}).
-    @param subprotocols: subprotocols to offer, most preferred first (at most
-        one on hixie).
-    @param extensions: extension factories whose offers to make.
-    @param headers: extra request headers.
-    @param secure: whether the connection runs over TLS.
-    @param randomSource: returns that many random bytes; keys and masks come
-        from it.
-    """
-
-    __slots__ = ("_handshake",)
-
-    isClient = True
-
-    def __init__(
-        self,
-        host: str,
-        path: str = "/",
-        *,
-        version: Version = Version.RFC6455,
-        origin: str | None = None,
-        subprotocols: Sequence[str] = (),
-        extensions: Sequence[ExtensionFactory] | None = None,
-        headers: Iterable[tuple[str, str]] = (),
-        secure: bool = False,
-        options: Options = _DEFAULT_OPTIONS,
-        randomSource: Callable[[int], bytes] = os.urandom,
-    ) -> None:
-        super().__init__(options, randomSource)
-        if extensions is None:
-            extensions = () if version.isHixie else options.extensions
-        self._handshake = ClientHandshake(
-            host, path, version, origin, subprotocols, extensions, headers, secure, randomSource
-        )
-        self.version = version
-        self._out.append(self._handshake.request)
-
-    def _receiveHandshake(self, data: bytes) -> list:
-        if self.cause is not None:
-            return []
-        start = max(0, len(self._hbuf) - 3)
-        self._hbuf += data
-        try:
-            response = self._handshake.receive(self._hbuf, self.options.maxHeaderSize, start)
-        except HandshakeError as e:
-            return self._handshakeFailed(e)
-        if response is None:
-            return []
-        subprotocol, extensions, headers, rest = response
-        self._hbuf = b""
-        del self._handshake
-        version = self.version or Version.RFC6455
-        self._open(version, subprotocol, extensions)
-        events: list = [ConnectionOpened(version, subprotocol, extensions, headers)]
-        if rest:
-            events.extend(self.receiveData(rest))
-        return events
-
-    def _internalHandshakeError(self, error: PeerError) -> list:
-        if self.state is not State.CONNECTING:
-            return []
-        return self._handshakeFailed(HandshakeError(error.reason))
-
-    def _handshakeFailed(self, error: HandshakeError) -> list:
-        self.cause = error
-        self._hbuf = b""
-        self._closed(1006, error.reason, clean=False, byPeer=False)
-        self.shouldCloseTransport = True
-        return [HandshakeFailed(error.status, error.reason, error)]
+        return ClientConnection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
