@@ -7,10 +7,10 @@ called.  The roles are in C{_server} and C{_client}.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._deprecated import DeprecatedNames
 from ._errors import LocalProtocolError, PeerError
 from ._hixie import HixieFramer
 from ._hybi import HybiFramer, PlainServerHybiFramer
@@ -26,7 +26,7 @@ __all__ = ["Connection"]
 DEFAULT_OPTIONS: Options = Options()
 
 
-class Connection:
+class Connection(DeprecatedNames):
     """
     What server and client connections share: the state machine (see
     L{State} and the one table of its transitions in
@@ -214,18 +214,6 @@ class Connection:
         self._decodeText = value
         if self._framer is not None:
             self._framer.decodeText = value
-
-    @property
-    def failure(self) -> PeerError | None:
-        """
-        Deprecated name of L{cause}.
-        """
-        _deprecated("Connection.failure", "Connection.cause")
-        return self.cause
-
-    @failure.setter
-    def failure(self, value: PeerError | None) -> None:
-        self.cause = value
 
     # Input.
 
@@ -464,43 +452,6 @@ class Connection:
         else:
             self._transition(Trigger.CLOSE_SENT)
 
-    # Deprecated names.
-
-    def sendText(self, text: str | bytes) -> None:
-        """
-        Deprecated name of C{sendTextMessage}.
-        """
-        _deprecated("Connection.sendText", "sendTextMessage")
-        self.sendTextMessage(text)
-
-    def sendBinary(self, data: bytes) -> None:
-        """
-        Deprecated name of C{sendBytesMessage}.
-        """
-        _deprecated("Connection.sendBinary", "sendBytesMessage")
-        self.sendBytesMessage(data)
-
-    def sendPrepared(self, message: PreparedMessage) -> None:
-        """
-        Deprecated name of L{sendPreparedMessage}.
-        """
-        _deprecated("Connection.sendPrepared", "sendPreparedMessage")
-        self.sendPreparedMessage(message)
-
-    def sendPing(self, data: bytes = b"") -> None:
-        """
-        Deprecated name of C{ping}.
-        """
-        _deprecated("Connection.sendPing", "ping")
-        self.ping(data)
-
-    def sendPong(self, data: bytes = b"") -> None:
-        """
-        Deprecated name of C{pong}.
-        """
-        _deprecated("Connection.sendPong", "pong")
-        self.pong(data)
-
     # The handshake's end.
 
     def _refused(self, reason: str) -> None:
@@ -544,9 +495,6 @@ class Connection:
 def _notOpen(*args: object) -> None:
     raise LocalProtocolError("cannot send before the WebSocket connection is open")
 
-
-def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
 
 
 def __getattr__(name: str) -> Any:
