@@ -5,7 +5,8 @@ application, writes the chunks the codec queues, and ends the TCP
 connection when the codec says so.
 
 The application-facing half (sending, closing, pausing) is
-L{twisted_ws._transport.WebSocketConnection}, a subclass; time is in
+L{twisted_ws._transport.WebSocketConnection}, a subclass; how the
+connection ends is in L{twisted_ws._ending}, a base; time is in
 L{twisted_ws._timers}, send-side back-pressure in L{twisted_ws._flow}.
 """
 
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet import protocol
-from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._app import WebSocketProtocol
-from ._errors import AbnormalClose, CleanClose, ConnectionClosed
+from ._ending import ConnectionEnding
+from ._errors import ConnectionClosed
 from ._flow import SendFlow
 from ._timers import ConnectionTimers
-from ._twistedinternals import lowerTransport, setReadSize, tlsWritesPending
+from ._twistedinternals import lowerTransport, setReadSize
 from .codec import (
     BytesMessage,
     CloseReceived,
@@ -54,7 +54,7 @@ _SEPARATE_BYTES = 64 * 1024
 _READ_SIZE = 256 * 1024
 
 
-class WireProtocol(protocol.Protocol):
+class WireProtocol(ConnectionEnding):
     """
     Feeds the codec from the TCP connection and the application from the
     codec.
@@ -263,32 +263,6 @@ class WireProtocol(protocol.Protocol):
         if self.application is not None:
             self.application.negotiationFinished()
 
-    def _applicationError(self, failure: Failure) -> None:
-        """
-        An application callback raised: log it and fail the connection with
-        1011 (internal error), after writing what was already sent.
-        """
-        _log.failure(
-            "WebSocket application raised an exception; closing the connection with {peer}",
-            failure,
-            peer=self._peerText(),
-        )
-        self._pending = []
-        self._failWith(1011, "internal server error", failure.value)
-
-    def _failWith(self, code: int, reason: str, cause: object = None) -> None:
-        """
-        End the connection uncleanly with C{code}: send that close frame
-        where the state allows, and end TCP after the next flush.
-        """
-        self._abortReason = AbnormalClose(code, reason, False, False, cause)
-        codec = self.codec
-        if codec.state is State.OPEN:
-            codec.close(code, reason)
-        elif codec.state is not State.LOCAL_CLOSING:
-            codec.close()
-        self._endAfterFlush = True
-
     # Writing.
 
     def _flushState(self) -> None:
@@ -335,106 +309,6 @@ class WireProtocol(protocol.Protocol):
             self._flushState()
         if codec.shouldCloseTransport or self._endAfterFlush:
             self._endTransport()
-
-    # Ending.
-
-    def _abort(self, code: int, reason: str) -> None:
-        self._abortReason = AbnormalClose(code, reason, False, False)
-        self._abortTransport()
-
-    def _endTransport(self) -> None:
-        """
-        End the TCP connection once what was written has been sent, and
-        drop it if that takes longer than the close timeout.
-        """
-        if self._lost or self.transport is None:
-            return
-        transport = self.transport
-        transport.loseConnection()
-        if ISSLTransport.providedBy(transport):
-            # Twisted's TLS layer sends its close_notify and then waits for
-            # the peer's, which many clients never send once the WebSocket
-            # closing handshake is over.  The WebSocket close already says
-            # the data is complete, so end TCP once everything (the close
-            # alert included) has been written to it.
-            lower = lowerTransport(transport)
-            if lower is not None and not tlsWritesPending(transport):
-                lower.loseConnection()
-        self._timers.boundEnding()
-
-    def _abortTransport(self) -> None:
-        if self._lost or self.transport is None:
-            return
-        abort = getattr(self.transport, "abortConnection", None)
-        if abort is not None:
-            abort()
-        else:
-            self.transport.loseConnection()
-
-    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        self._timers.stop()
-        if self._pending:
-            # Messages held by pauseReading still reach the application
-            # before it learns that the connection is gone.
-            pending, self._pending = self._pending, []
-            self._readPaused = False
-            self._deliver(pending)
-        codec = self.codec
-        codec.receiveEOF()
-        closed = self._closedReason(reason)
-        if self._wasOpen and codec.version is not None and self.options.logConnections:
-            _log.info(
-                "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
-                version=codec.version.label,
-                peer=self._peerText(),
-                code=closed.code,
-                clean=closed.wasClean,
-            )
-        self._flow.stop()
-        app = self.application
-        if app is not None:
-            app.connectionLost(Failure(closed))
-
-    def _closedReason(self, reason: Failure) -> ConnectionClosed:
-        """
-        How the connection ended, from the codec and, where the codec does
-        not know it, from what this layer did or what TCP said.
-        """
-        codec = self.codec
-        if self._abortReason is not None and not codec.wasClean:
-            closed = self._abortReason
-            if closed.cause is None:
-                closed.cause = reason.value
-            return closed
-        cls = CleanClose if codec.wasClean else AbnormalClose
-        if codec.cause is not None:
-            cause: object = codec.cause
-        else:
-            cause = None if codec.wasClean else reason.value
-        return cls(
-            codec.closeCode if codec.closeCode is not None else 1006,
-            codec.closeReason,
-            codec.wasClean,
-            codec.closedByPeer,
-            cause,
-        )
-
-    def _peerText(self) -> str:
-        """
-        The peer's address, for log messages.
-        """
-        try:
-            peer = self.transport.getPeer()
-        except Exception:
-            return "?"
-        host = getattr(peer, "host", None)
-        port = getattr(peer, "port", None)
-        if host is not None:
-            return f"{host}:{port}" if port is not None else str(host)
-        return str(peer)
 
     def _setBackpressure(self, on: bool) -> None:
         """
