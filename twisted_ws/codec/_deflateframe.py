@@ -38,13 +38,38 @@ class DeflateFrameExtension(DeflateExtension):
     deflate-frame negotiated on one connection (see L{DeflateExtension} for
     its attributes).
 
-    Each message is compressed as a single frame's payload and each
-    compressed message is inflated as a single frame's, which is correct for
-    unfragmented messages.  Fragmented messages need the framing to call the
-    extension once per frame and to accept RSV1 on continuation frames.
+    Through today's interface (C{encodeMessage}, C{decodeChunk},
+    C{decodeEnd}) each message is compressed as a single frame's payload and
+    each compressed message is inflated as a single frame's, which is
+    correct for unfragmented messages.  For fragmented ones a framing that
+    sees L{perFrame} would call L{encodeFrame} for each fragment, accept
+    RSV1 on continuation frames, pass each frame's data to C{decodeChunk}
+    only when that frame has RSV1, and call L{decodeFrameEnd} at the end of
+    each such frame.
+
+    @ivar perFrame: L{True}: the RSV bits and the compression belong to each
+        frame, not to the message.
     """
 
     __slots__ = ()
+
+    perFrame = True
+
+    def encodeFrame(self, payload: bytes, isText: bool, fin: bool) -> tuple[int, bytes]:
+        """
+        Compress the payload of one data frame on its own (sharing the
+        window with the frames before it unless without context takeover).
+
+        @return: the frame's RSV bits and payload.
+        """
+        return self.encodeMessage(payload, isText)
+
+    def decodeFrameEnd(self, rsv: int, limit: int) -> bytes:
+        """
+        The frame with RSV1 whose data went to C{decodeChunk} is complete:
+        inflate the tail its sender removed.
+        """
+        return self.decodeEnd(rsv, limit)
 
 
 class DeflateFrame:
