@@ -12,7 +12,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws import CleanClose, LocalProtocolError, WrappingWebSocketFactory
-from twisted_ws.codec import BinaryMessage, ClientConnection, TextMessage, Version
+from twisted_ws.codec import BinaryMessage, ClientConnection, CloseReceived, TextMessage, Version
 
 
 class Upper(LineReceiver):
@@ -86,6 +86,23 @@ class WrappingTests(SynchronousTestCase):
         wrapped.transport.write(b"late\r\n")
         wrapped.transport.writeSequence([b"la", b"ter\r\n"])
         self.assertEqual(transport.value(), b"")
+
+    def test_repliesBeforePeerCloseSent(self) -> None:
+        """
+        The wrapped protocol's answers to the messages that arrived in the
+        same read as the peer's close frame go out before the close frame
+        that answers it.
+        """
+        for version in (Version.RFC6455, Version.HIXIE76):
+            server, transport, client = _connect(version)
+            client.sendText("one\r\n")
+            client.sendText("two\r\n")
+            client.close(1000)
+            server.dataReceived(client.dataToSend())
+            events = client.receiveData(transport.value())
+            self.assertEqual(b"".join(e.utf8 if isinstance(e, TextMessage) else e.data
+                                      for e in events[:-1]), b"ONE\r\nTWO\r\n", version)
+            self.assertIsInstance(events[-1], CloseReceived, version)
 
     def test_hixieRefusesBytesThatAreNotText(self) -> None:
         """

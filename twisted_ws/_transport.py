@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from twisted.internet.interfaces import IAddress, IPushProducer, IReactorTime
 
     from . import Options
-    from .codec import PreparedMessage, Version
-    from .codec._extensions import Extension
+    from .codec import Extension, PreparedMessage, Version
 
 __all__ = ["WebSocketConnection"]
 

@@ -38,13 +38,14 @@ class MessageTransport:
     def write(self, data: bytes) -> None:
         """
         Send C{data} as one message.  As with a TCP transport, what is
-        written once the connection is closing is dropped.
+        written once the connection is closing is dropped (replies to the
+        messages that arrived before the peer's close still go out).
 
         @raise LocalProtocolError: on a hixie connection, C{data} is not
             UTF-8, so it cannot be sent as text.
         """
         transport = self.bridge.transport
-        if not data or self.disconnecting or not transport.isOpen:
+        if not data or self.disconnecting:
             return
         if transport.version.isHixie:
             transport.sendTextMessage(data)
