@@ -34,7 +34,9 @@ from twisted_ws.codec._deflate import (
     PerMessageDeflate,
     PerMessageDeflateExtension,
     encodeForKey,
+    encodeShared,
     parseWindowBits,
+    sharedEncodingKeyOf,
 )
 from twisted_ws.codec._extensions import parseExtensions
 
@@ -996,6 +998,26 @@ class SharedEncodingTests(SynchronousTestCase):
                 server.sendTextMessage(message)
                 self.assertEqual(server.dataToSend(), frame)
                 self.assertEqual(client.receiveData(frame), [TextMessage(message)])
+
+    def test_keyOfAllExtensions(self) -> None:
+        """
+        L{sharedEncodingKeyOf} combines the keys of every extension, is
+        L{None} when one has none, and L{encodeShared} encodes as the
+        connection does.
+        """
+        _, server = deflatePair(server=PerMessageDeflate(serverNoContextTakeover=True))
+        key = sharedEncodingKeyOf(server.extensions)
+        self.assertEqual(key, (server.extensions[0].sharedEncodingKey(),))
+        self.assertEqual(sharedEncodingKeyOf(()), ())
+        self.assertIsNone(sharedEncodingKeyOf((object(),)))
+        _, other = deflatePair()
+        self.assertIsNone(sharedEncodingKeyOf(other.extensions))
+        assert key is not None
+        message = b"broadcast " * 30
+        rsv, payload = encodeShared(key, message)
+        server.sendBytesMessage(message)
+        self.assertEqual(server.dataToSend(), plainFrame(0x82 | 0x80 | rsv, payload))
+        self.assertEqual(encodeShared((), message), (0, message))
 
     def test_encodeForKeyRefusesOtherKeys(self) -> None:
         """

@@ -24,6 +24,8 @@ from ._deflate import (
     PerMessageDeflate,
     PerMessageDeflateExtension,
     encodeForKey,
+    encodeShared,
+    sharedEncodingKeyOf,
 )
 from ._deflateframe import DeflateFrame, DeflateFrameExtension
 from ._errors import (
@@ -99,12 +101,14 @@ __all__ = [
     "WebSocketError",
     "acceptKey",
     "encodeForKey",
+    "encodeShared",
     "formatExtension",
     "hixie76Challenge",
     "hixie76KeyNumber",
     "isValidCloseCode",
     "mask",
     "parseExtensions",
+    "sharedEncodingKeyOf",
 ]
 
 

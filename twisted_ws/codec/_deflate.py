@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 from ._errors import PeerError
 from ._extensions import formatExtension
@@ -34,6 +34,8 @@ __all__ = [
     "PerMessageDeflate",
     "PerMessageDeflateExtension",
     "encodeForKey",
+    "encodeShared",
+    "sharedEncodingKeyOf",
 ]
 
 #: What a sync flush ends with (an empty stored block), removed from every
@@ -114,8 +116,10 @@ class DeflateExtension:
     @ivar remoteWindowBits: the window the peer compresses with; the
         decompressor's window.
     @ivar compressionLevel: zlib's level, 0 to 9 (or -1 for zlib's default).
-    @ivar memLevel: zlib's memLevel, 1 to 9: the memory of the compressor's
-        hash tables, 2 ** (memLevel + 9) bytes.
+    @ivar memLevel: zlib's memLevel, 1 to 9.  A compressor takes about
+        4 * 2 ** localWindowBits + 2 ** (memLevel + 9) bytes plus 6 KiB, a
+        decompressor 2 ** remoteWindowBits bytes plus 7 KiB (measured with
+        tracemalloc; see docs/compression.rst).
     @ivar minSize: messages shorter than this many bytes are sent
         uncompressed (RSV1 clear).
     """
@@ -328,6 +332,41 @@ def encodeForKey(key: Hashable, payload: bytes) -> tuple[int, bytes]:
     return RSV1, data
 
 
+def sharedEncodingKeyOf(extensions: Sequence[object]) -> Hashable | None:
+    """
+    The key under which a message's encoding by all of a connection's
+    C{extensions} (in the order they encode) can be shared with other
+    connections: a tuple of each extension's C{sharedEncodingKey()}, or
+    L{None} when any of them has no such key (or no such method).
+
+    With no extension the key is the empty tuple: the message as it is.
+    """
+    keys = []
+    for ext in extensions:
+        method = getattr(ext, "sharedEncodingKey", None)
+        key = method() if method is not None else None
+        if key is None:
+            return None
+        keys.append(key)
+    return tuple(keys)
+
+
+def encodeShared(key: tuple, payload: bytes) -> tuple[int, bytes]:
+    """
+    Encode a message once for every connection whose
+    L{sharedEncodingKeyOf} is C{key}, as those connections' extensions would
+    one after the other.
+
+    @return: the RSV bits of the message's first frame and its payload.
+    @raise ValueError: a part of the key is not one of this module's.
+    """
+    rsv = 0
+    for part in key:
+        bits, payload = encodeForKey(part, payload)
+        rsv |= bits
+    return rsv, payload
+
+
 class PerMessageDeflateExtension(DeflateExtension):
     """
     permessage-deflate negotiated on one connection (see
@@ -374,8 +413,9 @@ class PerMessageDeflate:
         C{clientMaxWindowBits}).
     @param compressionLevel: zlib's compression level, 0 to 9, or -1 for
         zlib's default (6).
-    @param memLevel: zlib's memLevel, 1 to 9 (the compressor's hash tables
-        take 2 ** (memLevel + 9) bytes).
+    @param memLevel: zlib's memLevel, 1 to 9 (its hash tables and output
+        buffer take 2 ** (memLevel + 9) bytes of each compressor, beside
+        4 * 2 ** windowBits for the window).
     @param minSize: messages shorter than this many bytes are sent
         uncompressed.
     """
