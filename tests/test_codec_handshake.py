@@ -1560,3 +1560,16 @@ class ParsedRequestTests(SynchronousTestCase):
         [event] = server.receiveRequest("GET", "/demo", "HTTP/1.1", pairs)
         self.assertIsInstance(event, HandshakeFailed)
         self.assertEqual(event.status, 400)
+
+    def test_valueWithSurroundingSpace(self) -> None:
+        """
+        A value with leading or trailing whitespace, which reading a head
+        strips, is kept as given: the request read after C{accept} is the
+        one received.
+        """
+        pairs = parseHeaderPairs(hybiRequest()) + [("X-Note", " padded\t")]
+        server = ServerConnection()
+        [event] = server.receiveRequest("GET", "/chat", "HTTP/1.1", pairs)
+        server.accept()
+        self.assertEqual(server.request, event.request)
+        self.assertEqual(server.request.header("X-Note"), " padded\t")

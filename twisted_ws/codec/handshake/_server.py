@@ -271,12 +271,17 @@ def requestHead(request: HandshakeRequest) -> bytes:
     """
     The head of C{request} as bytes, from which L{parseRequest} describes it
     again: the head as received, or one written from the parsed request;
-    empty if a header cannot be written as ISO-8859-1.
+    empty if a header cannot be written so that it reads back the same (a
+    value that is not ISO-8859-1, or starts or ends with whitespace, which
+    reading strips).
     """
     if request._rawHead is not None:
         return request._rawHead
     lines = [f"{request.method} {request.target} HTTP/1.1"]
-    lines.extend(f"{name}: {value}" for name, value in request.headers)
+    for name, value in request.headers:
+        if value != value.strip(" \t"):
+            return b""
+        lines.append(f"{name}: {value}")
     try:
         return "\r\n".join(lines).encode("iso-8859-1")
     except UnicodeEncodeError:
