@@ -120,6 +120,8 @@ class HybiFramer(Framer):
         "_autoPong",
         "_extensions",
         "_allowedRsv",
+        "_perFrameBits",
+        "_frameRsv",
         "_random",
         "_maskPool",
         "_buf",
@@ -151,10 +153,17 @@ class HybiFramer(Framer):
         self._fragmentSize = options.fragmentSize
         self._autoPong = options.autoPong
         self._extensions = extensions
-        allowed = 0
+        allowed = perFrame = 0
         for ext in extensions:
             allowed |= ext.rsvBits
+            if getattr(ext, "perFrame", False):
+                perFrame |= ext.rsvBits
         self._allowedRsv = allowed
+        # The RSV bits of extensions that encode each frame on its own
+        # (deflate-frame) rather than each message, and those bits on the
+        # data frame being received.
+        self._perFrameBits = perFrame
+        self._frameRsv = 0
         self._random = randomSource
         self._maskPool = b""
         self._buf = b""
@@ -306,7 +315,8 @@ class HybiFramer(Framer):
             self._control(opcode, payload, events)
             return -1 if self.receiveDone else pend
         if opcode:
-            self._beginMessage(opcode, b0 & 0x70)
+            self._beginMessage(opcode, b0 & 0x70 & ~self._perFrameBits)
+        self._frameRsv = b0 & self._perFrameBits
         fin = bool(b0 & 0x80)
         if pend > end:
             # The payload is still arriving: consume what is here and stream
@@ -322,6 +332,8 @@ class HybiFramer(Framer):
             return -1
         if length:
             self._messageData(mask(memoryview(buf)[pstart:pend], key) if key else buf[pstart:pend])
+        if self._frameRsv:
+            self._endFrame()
         if fin:
             self._finishMessage(events)
         return pend
@@ -341,8 +353,11 @@ class HybiFramer(Framer):
         self._messageData(maskAt(chunk, key, self._frameOffset) if key else chunk)  # type: ignore[arg-type]
         self._frameOffset += taken
         self._frameRemaining = remaining - taken
-        if not self._frameRemaining and self._frameFin:
-            self._finishMessage(events)
+        if not self._frameRemaining:
+            if self._frameRsv:
+                self._endFrame()
+            if self._frameFin:
+                self._finishMessage(events)
         return taken
 
     def _checkHeader(self, b0: int, opcode: int, length: int) -> None:
@@ -362,7 +377,7 @@ class HybiFramer(Framer):
         if opcode == OP_CONTINUATION:
             if not self._msgOpcode:
                 raise PeerError("continuation frame with no message to continue", 1002)
-            if rsv:
+            if rsv & ~self._perFrameBits:
                 raise PeerError("RSV bits set on a continuation frame", 1002)
         elif opcode <= OP_BINARY:
             if self._msgOpcode:
@@ -371,7 +386,7 @@ class HybiFramer(Framer):
             raise PeerError(f"reserved data opcode 0x{opcode:x}", 1002)
         if length > self._maxFrame:
             raise PeerError(f"frame of {length} bytes exceeds the limit of {self._maxFrame}", 1009)
-        compressed = rsv if opcode else self._msgRsv
+        compressed = rsv | (0 if opcode else self._msgRsv)
         if not compressed and self._msgSize + length > self._maxMessage:
             raise PeerError(
                 f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
@@ -385,9 +400,16 @@ class HybiFramer(Framer):
         self._decoder = Utf8Validator() if opcode == OP_TEXT else None
 
     def _messageData(self, chunk: bytes) -> None:
-        rsv = self._msgRsv
+        rsv = self._msgRsv | self._frameRsv
         if rsv:
-            chunk = self._decodeExtensions(chunk, rsv, end=False)
+            chunk = self._decodeExtensions(chunk, rsv)
+        self._acceptData(chunk)
+
+    def _acceptData(self, chunk: bytes) -> None:
+        """
+        Add decoded C{chunk} to the message being received, within the size
+        limit and checking text as UTF-8.
+        """
         self._msgSize += len(chunk)
         if self._msgSize > self._maxMessage:
             raise PeerError(
@@ -399,28 +421,46 @@ class HybiFramer(Framer):
         if chunk:
             self._msgParts.append(chunk)
 
-    def _decodeExtensions(self, chunk: bytes, rsv: int, end: bool) -> bytes:
+    def _decodeExtensions(
+        self, chunk: bytes, rsv: int, messageEnd: bool = False, frameEnd: bool = False
+    ) -> bytes:
         """
         Pass C{chunk} of the message being received through the extensions
         that its RSV bits name, the last negotiated first (the reverse of
-        the order they encode in).  At the message's end, what each
-        extension still holds goes through the extensions after it too.
+        the order they encode in).  At the end of the message (or, for an
+        extension that encodes frames, of the frame), what each extension
+        still holds goes through the extensions after it too.
         """
         limit = self._maxMessage - self._msgSize
+        perFrame = self._perFrameBits
         for ext in reversed(self._extensions):
-            if ext.rsvBits & rsv:
+            bits = ext.rsvBits
+            if bits & rsv:
                 if chunk:
                     chunk = ext.decodeChunk(chunk, rsv, limit)
-                if end:
+                if bits & perFrame:
+                    if frameEnd:
+                        chunk = chunk + ext.decodeFrameEnd(rsv, limit - len(chunk))  # type: ignore[attr-defined]
+                elif messageEnd:
                     chunk = chunk + ext.decodeEnd(rsv, limit - len(chunk))
         return chunk
 
+    def _endFrame(self) -> None:
+        """
+        A data frame with the RSV bits of an extension that encodes frames
+        is complete: take what that extension still holds.
+        """
+        rsv, self._frameRsv = self._frameRsv, 0
+        tail = self._decodeExtensions(b"", rsv | self._msgRsv, frameEnd=True)
+        if tail:
+            self._acceptData(tail)
+
     def _finishMessage(self, events: list) -> None:
         if self._msgRsv:
-            tail = self._decodeExtensions(b"", self._msgRsv, end=True)
+            tail = self._decodeExtensions(b"", self._msgRsv, messageEnd=True)
             self._msgRsv = 0
             if tail:
-                self._messageData(tail)
+                self._acceptData(tail)
         parts = self._msgParts
         payload = parts[0] if len(parts) == 1 else b"".join(parts)
         validator = self._decoder
@@ -483,10 +523,15 @@ class HybiFramer(Framer):
         if self.sendDone:
             self._checkSend()
         rsv = 0
+        perFrame = self._perFrameBits
         for ext in self._extensions:
-            bits, payload = ext.encodeMessage(payload, isText)
-            rsv |= bits
+            if not ext.rsvBits & perFrame:
+                bits, payload = ext.encodeMessage(payload, isText)
+                rsv |= bits
         size = self._fragmentSize
+        if perFrame:
+            self._sendEncodedFrames(opcode | rsv, payload, isText)
+            return
         if size is None or len(payload) <= size:
             self._sendFrame(0x80 | rsv | opcode, payload)
             return
@@ -499,6 +544,31 @@ class HybiFramer(Framer):
             b0 = OP_CONTINUATION
             offset += size
         self._sendFrame(0x80 | b0, bytes(view[offset:]))
+
+    def _sendEncodedFrames(self, b0: int, payload: bytes, isText: bool) -> None:
+        """
+        Send C{payload} in frames of at most C{fragmentSize} (or one), each
+        encoded on its own by the extensions that encode frames.
+        C{b0} holds the opcode and the message's RSV bits, which go on the
+        first frame only.
+        """
+        size = self._fragmentSize or len(payload) or 1
+        perFrame = self._perFrameBits
+        offset = 0
+        total = len(payload)
+        while True:
+            piece = payload[offset : offset + size]
+            offset += size
+            fin = offset >= total
+            frameRsv = 0
+            for ext in self._extensions:
+                if ext.rsvBits & perFrame:
+                    bits, piece = ext.encodeFrame(piece, isText, fin)  # type: ignore[attr-defined]
+                    frameRsv |= bits
+            self._sendFrame((0x80 if fin else 0) | b0 | frameRsv, piece)
+            if fin:
+                return
+            b0 = OP_CONTINUATION
 
     def sendText(self, text: str | bytes) -> None:
         """
