@@ -408,9 +408,10 @@ class Connection(DeprecatedNames):
             raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
         if framer.sendDone:
             framer._checkSend()
-        if framer.canSendPrepared():
+        key = framer.preparedKey()
+        if key is not None:
             assert self.version is not None
-            self._out.append(message.frameFor(self.version))
+            self._out.append(message.frameFor(self.version, key))
         elif message.isText:
             framer.sendText(message.data)  # type: ignore[arg-type]
         else:

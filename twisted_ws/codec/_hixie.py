@@ -183,6 +183,12 @@ class HixieFramer(Framer):
             self._out.append(_CLOSE)
         self.sendDone = True
 
+    def preparedKey(self) -> tuple:
+        """
+        Hixie frames are the same for every connection: the empty key.
+        """
+        return ()
+
     def canSendPrepared(self) -> bool:
         """
         Hixie frames are the same for every connection.

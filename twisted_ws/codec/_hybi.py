@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._deflate import sharedEncodingKeyOf
 from ._errors import ConnectionClosedError, LocalProtocolError, PeerError
 from ._events import BytesMessage, Ping, Pong, TextMessage
 from ._framing import REUSE_MIN, Framer
@@ -613,13 +614,29 @@ class HybiFramer(Framer):
         self._sendControl(OP_CLOSE, payload)
         self.sendDone = True
 
+    def preparedKey(self) -> tuple | None:
+        """
+        The key under which a L{PreparedMessage}'s frame, built once, may be
+        sent as it is on this connection: the empty tuple for a server
+        connection with no extension, the extensions' shared encoding key
+        (see C{sharedEncodingKeyOf}) when each of them encodes a message
+        the same way on every connection with the same settings; L{None}
+        for a client (which masks), with outgoing fragmentation, or with an
+        extension whose encoding depends on what was sent before (context
+        takeover).
+        """
+        if self._isClient or self._fragmentSize is not None:
+            return None
+        if not self._extensions:
+            return ()
+        return sharedEncodingKeyOf(self._extensions)  # type: ignore[return-value]
+
     def canSendPrepared(self) -> bool:
         """
-        Whether a frame built once by L{encodeServerFrame} may be sent as it
-        is on this connection (server side, no message-transforming
-        extension, no fragmentation).
+        Whether a L{PreparedMessage} built once may be sent as it is on this
+        connection (see L{preparedKey}).
         """
-        return not self._isClient and not self._extensions and self._fragmentSize is None
+        return self.preparedKey() is not None
 
 
 class PlainServerHybiFramer(HybiFramer):
