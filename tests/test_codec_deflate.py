@@ -24,6 +24,7 @@ from twisted_ws.codec import (
     Options,
     PeerError,
     Ping,
+    PreparedMessage,
     RequestReceived,
     ServerConnection,
     State,
@@ -1018,6 +1019,30 @@ class SharedEncodingTests(SynchronousTestCase):
         server.sendBytesMessage(message)
         self.assertEqual(server.dataToSend(), plainFrame(0x82 | 0x80 | rsv, payload))
         self.assertEqual(encodeShared((), message), (0, message))
+
+    def test_preparedMessageCompressedOncePerKey(self) -> None:
+        """
+        A L{PreparedMessage} sent to connections without server context
+        takeover is compressed once per distinct setting; connections with
+        context takeover compress it themselves; every client receives it.
+        """
+        shared = [
+            deflatePair(server=PerMessageDeflate(serverNoContextTakeover=True)) for _ in range(4)
+        ]
+        small = [
+            deflatePair(
+                server=PerMessageDeflate(serverNoContextTakeover=True, serverMaxWindowBits=9)
+            )
+            for _ in range(2)
+        ]
+        own = [deflatePair() for _ in range(2)]
+        message = PreparedMessage('{"room": "lobby", "text": "hello"} ' * 20)
+        for client, server in shared + small + own:
+            server.sendPreparedMessage(message)
+            self.assertEqual(exchange(server, client), [TextMessage(message.data)])
+        self.assertEqual(message.encodings, 2)
+        for _, server in own:
+            self.assertTrue(server.extensions[0].hasCompressor)
 
     def test_encodeForKeyRefusesOtherKeys(self) -> None:
         """

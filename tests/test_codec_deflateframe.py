@@ -378,9 +378,8 @@ class FrameMethodTests(SynchronousTestCase):
 class PerFrameTests(SynchronousTestCase):
     """
     Fragmented messages, where deflate-frame differs from permessage-deflate:
-    each frame is compressed on its own and carries RSV1.  These need the
-    framing to call the extension per frame and to accept RSV1 on
-    continuation frames when a per-frame extension is negotiated.
+    each frame is compressed on its own and carries RSV1, which the framing
+    handles by calling the extension per frame.
     """
 
     def test_receiveFragmentsCompressedEach(self) -> None:

@@ -14,12 +14,9 @@ side that receives them to compress with no context takeover
 bytes (C{max_window_bits}, 8 to 15).
 
 The extension is off unless a L{DeflateFrame} is put in
-C{Options.extensions}.  The codec's extension interface works on messages,
-so a message is compressed as one frame: this is exactly the extension when
-the message is sent unfragmented (which is how the browsers that offered it
-sent theirs), but not when C{Options.fragmentSize} splits it, and an
-incoming message whose continuation frames are compressed is refused by the
-framing.  See L{DeflateFrameExtension}.
+C{Options.extensions}.  Its extension object says L{perFrame
+<DeflateFrameExtension.perFrame>}, so the hybi framing encodes each fragment
+of a message on its own and accepts RSV1 on continuation frames.
 """
 
 from __future__ import annotations
@@ -38,14 +35,12 @@ class DeflateFrameExtension(DeflateExtension):
     deflate-frame negotiated on one connection (see L{DeflateExtension} for
     its attributes).
 
-    Through today's interface (C{encodeMessage}, C{decodeChunk},
-    C{decodeEnd}) each message is compressed as a single frame's payload and
-    each compressed message is inflated as a single frame's, which is
-    correct for unfragmented messages.  For fragmented ones a framing that
-    sees L{perFrame} would call L{encodeFrame} for each fragment, accept
-    RSV1 on continuation frames, pass each frame's data to C{decodeChunk}
-    only when that frame has RSV1, and call L{decodeFrameEnd} at the end of
-    each such frame.
+    The framing sees L{perFrame}: it calls L{encodeFrame} for each fragment
+    it sends, accepts RSV1 on continuation frames, passes a frame's data to
+    C{decodeChunk} only when that frame has RSV1, and calls
+    L{decodeFrameEnd} at the end of each such frame.  (Through the
+    per-message methods alone, C{encodeMessage} and C{decodeEnd}, a message
+    is one frame.)
 
     @ivar perFrame: L{True}: the RSV bits and the compression belong to each
         frame, not to the message.
