@@ -1209,6 +1209,21 @@ class ClosingTests(SynchronousTestCase):
         self.assertAnswered(p, ["a", "b"], 1000)
 
 
+    def test_noTimerAfterLost(self) -> None:
+        """
+        Replies the application makes to the messages held for it, when they
+        are delivered as the connection is lost, start no timer.
+        """
+        p = self.openPeer(PausingEcho, options=Options(closeTimeout=3.0, pingInterval=10.0))
+        p.client.sendText("a")
+        p.client.sendText("b")
+        p.client.close(1000)
+        p.flush()
+        p.lose()
+        self.assertEqual(p.app.received(), [("text", "a"), ("text", "b")])
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+
+
 class HandshakeFailureTests(SynchronousTestCase):
     """
     An application that raises during the opening handshake.

@@ -6,7 +6,7 @@ working.  Its pieces now live in:
    L{AbnormalClose}, L{RejectConnection};
  - L{twisted_ws._app}: L{WebSocketProtocol}, the application's base class;
  - L{twisted_ws._wire}: the byte-level protocol (codec in, events out,
-   chunks written);
+   chunks written), over L{twisted_ws._ending} (how a connection ends);
  - L{twisted_ws._transport}: L{WebSocketConnection}, what the application
    holds (and the base of the server and client connections);
  - L{twisted_ws._flow} and L{twisted_ws._timers}: back-pressure and time;

@@ -43,7 +43,7 @@ class ConnectionTimers:
         C{_abort}, C{_flush} and C{_endTransport} they call.
     """
 
-    __slots__ = ("owner", "reactor", "options", "_open", "_close", "_ping", "_pong")
+    __slots__ = ("owner", "reactor", "options", "_open", "_close", "_ping", "_pong", "_stopped")
 
     def __init__(self, owner: WireProtocol, reactor: IReactorTime, options: Options) -> None:
         self.owner = owner
@@ -53,6 +53,7 @@ class ConnectionTimers:
         self._close: IDelayedCall | None = None
         self._ping: IDelayedCall | None = None
         self._pong: IDelayedCall | None = None
+        self._stopped = False
 
     # What the connection tells the timers.
 
@@ -68,7 +69,7 @@ class ConnectionTimers:
         """
         The codec moved to C{state}.
         """
-        if state is State.CONNECTING:
+        if state is State.CONNECTING or self._stopped:
             return
         self._cancelOpen()
         if state is State.OPEN:
@@ -96,7 +97,7 @@ class ConnectionTimers:
         C{delay} replaces it).
         """
         timeout = self.options.closeTimeout if delay is None else delay
-        if timeout is None:
+        if timeout is None or self._stopped:
             return
         current = self._close
         if current is not None:
@@ -107,8 +108,9 @@ class ConnectionTimers:
 
     def stop(self) -> None:
         """
-        The connection is gone: cancel every timer.
+        The connection is gone: cancel every timer, and start none later.
         """
+        self._stopped = True
         self._cancelOpen()
         self._cancelKeepalive()
         call, self._close = self._close, None
