@@ -11,7 +11,7 @@ from typing import Any
 
 from twisted.internet import task
 from twisted.internet.error import ConnectionDone, ConnectionLost
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -24,12 +24,14 @@ from twisted_ws import (
     Options,
     RejectConnection,
     Version,
+    WebSocketConnection,
     WebSocketProtocol,
     WebSocketServerFactory,
 )
 from twisted_ws._timers import ABORT_AFTER
 from twisted_ws.codec import (
     BinaryMessage,
+    ClientConnection,
     CloseReceived,
     ConnectionOpened,
     HandshakeFailed,
@@ -1264,3 +1266,69 @@ class HandshakeFailureTests(SynchronousTestCase):
             p.flush()
             self.assertTrue(p.transport.value().startswith(b"HTTP/1.1 500 "), version)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), len(ALL_VERSIONS))
+
+
+class _MinimalClient(WebSocketConnection):
+    """
+    The least a client connection adds to L{WebSocketConnection}: its
+    codec and its application.
+    """
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: WebSocketProtocol, clock: Any) -> None:
+        super().__init__(Options(), clock)
+        self.app = app
+
+    def _buildCodec(self) -> Any:
+        return ClientConnection("example.com", "/", version=Version.RFC6455)
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self._attachApplication(self.app)
+        self.app.negotiationStarted(self)
+        self._flush()
+
+
+class ClientBaseTests(SynchronousTestCase):
+    """
+    L{WebSocketConnection} as the base of a client connection.
+    """
+
+    def test_clientOverBase(self) -> None:
+        """
+        A subclass that only builds a client codec and attaches its
+        application opens, exchanges messages with a server connection and
+        closes cleanly.
+        """
+        clock = task.Clock()
+        server = WebSocketServerFactory(Echo, reactor=clock).buildProtocol(PEER)
+        serverTransport = StringTransport()
+        server.makeConnection(serverTransport)
+        app = Recorder()
+        client = _MinimalClient(app, clock)
+        clientTransport = StringTransport()
+        client.makeConnection(clientTransport)
+
+        def pump() -> None:
+            for _ in range(10):
+                toServer, toClient = clientTransport.value(), serverTransport.value()
+                if not (toServer or toClient):
+                    return
+                clientTransport.clear()
+                serverTransport.clear()
+                if toServer:
+                    server.dataReceived(toServer)
+                if toClient:
+                    client.dataReceived(toClient)
+
+        pump()
+        self.assertEqual(app.names(), ["started", "finished"])
+        app.sendTextMessage("hello")
+        pump()
+        self.assertEqual(app.received(), [("text", "hello")])
+        app.loseConnection()
+        pump()
+        self.assertTrue(serverTransport.disconnecting)
+        client.connectionLost(Failure(ConnectionDone()))
+        self.assertIsInstance(app.lostReason(), CleanClose)
