@@ -447,12 +447,35 @@ class ServerHandshakeTests(SynchronousTestCase):
 
     def test_repeatedParameter(self) -> None:
         """
-        A parameter repeated in one offer makes the header malformed: 400.
+        An offer that repeats a parameter is declined (RFC 7692 section 5):
+        the connection opens without it.
         """
-        server, events, status, _ = serverAnswer(
+        server, events, status, header = serverAnswer(
             "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10"
         )
-        self.assertEqual(status, 400)
+        self.assertEqual(status, 101)
+        self.assertIsNone(header)
+
+    def test_repeatedParameterNextOfferTaken(self) -> None:
+        """
+        After an offer that repeats a parameter, the client's next offer is
+        considered.
+        """
+        server, events, status, header = serverAnswer(
+            "permessage-deflate; client_max_window_bits; client_max_window_bits, "
+            "permessage-deflate"
+        )
+        self.assertEqual(status, 101)
+        self.assertEqual(header, "permessage-deflate")
+
+    def test_repeatedParameterInResponse(self) -> None:
+        """
+        A server answer that repeats a parameter fails the client's
+        handshake.
+        """
+        client, events = deflateClient(
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
+        )
         self.assertEqual([type(e) for e in events], [HandshakeFailed])
         self.assertIn("repeated", events[0].reason)
 

@@ -59,6 +59,38 @@ class Extension(Protocol):
         """
 
 
+class FrameExtension(Extension, Protocol):
+    """
+    An extension that encodes each frame on its own rather than each
+    message (deflate-frame): the framing sees its C{perFrame} and then
+    calls L{encodeFrame} for every outgoing data frame, accepts its RSV bits
+    on continuation frames, passes a frame's data to C{decodeChunk} only
+    when that frame carries its bits, and calls L{decodeFrameEnd} at the end
+    of each such frame (C{encodeMessage} and C{decodeEnd} are not used).
+
+    An extension of either kind may also have C{sharedEncodingKey()}:
+    a hashable key when its encoding of a message depends only on the
+    message and its settings, so that a broadcast is encoded once for
+    every connection with the same key (see C{PreparedMessage}), or
+    L{None} when it depends on what was sent before.
+    """
+
+    perFrame: bool
+
+    def encodeFrame(self, payload: bytes, isText: bool, fin: bool) -> tuple[int, bytes]:
+        """
+        Encode the payload of one outgoing data frame.
+
+        @return: the frame's RSV bits and payload.
+        """
+
+    def decodeFrameEnd(self, rsv: int, limit: int) -> bytes:
+        """
+        The incoming frame that carried this extension's bits is complete;
+        return any remaining decoded bytes (at most C{limit}).
+        """
+
+
 class ExtensionFactory(Protocol):
     """
     Negotiates one kind of extension.
@@ -99,12 +131,18 @@ def _unquote(value: str) -> str:
     return value
 
 
-def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]]:
+def parseExtensions(
+    values: list[str], dropRepeated: bool = False
+) -> list[tuple[str, dict[str, str | None]]]:
     """
     Parse C{Sec-WebSocket-Extensions} header values (RFC 6455 section 9.1)
     into (name, parameters) pairs, in order.
 
-    @raise ValueError: a value does not follow the grammar.
+    @param dropRepeated: leave out an extension whose parameters repeat one
+        name, instead of raising: a server declines such an offer (RFC 7692
+        section 5) and considers the client's other offers.
+    @raise ValueError: a value does not follow the grammar, or (unless
+        C{dropRepeated}) an extension repeats a parameter.
     """
     result: list[tuple[str, dict[str, str | None]]] = []
     for value in values:
@@ -117,6 +155,7 @@ def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]
             if not isToken(name):
                 raise ValueError(f"invalid extension name {name!r}")
             params: dict[str, str | None] = {}
+            repeated = False
             for part in parts[1:]:
                 part = part.strip()
                 if not part:
@@ -126,7 +165,9 @@ def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]
                 if not isToken(key):
                     raise ValueError(f"invalid parameter name {key!r} in extension {name!r}")
                 if key in params:
-                    raise ValueError(f"parameter {key!r} repeated in extension {name!r}")
+                    if not dropRepeated:
+                        raise ValueError(f"parameter {key!r} repeated in extension {name!r}")
+                    repeated = True
                 if eq:
                     val = _unquote(raw.strip())
                     if not isToken(val):
@@ -136,7 +177,8 @@ def parseExtensions(values: list[str]) -> list[tuple[str, dict[str, str | None]]
                     params[key] = val
                 else:
                     params[key] = None
-            result.append((name, params))
+            if not repeated:
+                result.append((name, params))
     return result
 
 

@@ -190,7 +190,9 @@ def _hybiFields(headers: Index, version: Version) -> tuple[str, str | None, tupl
         if t.strip()
     )
     try:
-        extensions = parseExtensions(headerValues(headers, "sec-websocket-extensions"))
+        extensions = parseExtensions(
+            headerValues(headers, "sec-websocket-extensions"), dropRepeated=True
+        )
     except ValueError as e:
         raise PeerError(f"malformed Sec-WebSocket-Extensions: {e}", status=400) from None
     return key, origin, subprotocols, extensions
