@@ -126,24 +126,13 @@ class WireProtocol(ConnectionEnding):
         register = getattr(transport, "registerProducer", None)
         if register is not None:
             if self.options.tcpNoDelay:
-                self._setNoDelay()
+                _setNoDelay(transport)
             # Read in larger pieces than Twisted's 64 KiB, for large
             # messages; the same attribute is Twisted's mark for pausing the
             # producer, and SendFlow compares with writeHighWater itself.
             setReadSize(transport, min(_READ_SIZE, self.options.writeHighWater))
             register(self._flow, True)
         self._timers.connectionMade()
-
-    def _setNoDelay(self) -> None:
-        # On the TCP transport itself, or on the one under TLS.
-        for transport in (self.transport, lowerTransport(self.transport)):
-            setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
-            if setTcpNoDelay is not None:
-                try:
-                    setTcpNoDelay(True)
-                except OSError:  # pragma: no cover - a socket that refuses it
-                    pass
-                return
 
     # Receiving.
 
@@ -324,3 +313,18 @@ class WireProtocol(ConnectionEnding):
         Stop (C{on}) or resume reading because the send buffer is full.
         """
         raise NotImplementedError
+
+
+def _setNoDelay(transport: Any) -> None:
+    """
+    Turn Nagle's algorithm off on C{transport}'s socket: on the TCP
+    transport itself, or on the one under TLS.
+    """
+    for candidate in (transport, lowerTransport(transport)):
+        setTcpNoDelay = getattr(candidate, "setTcpNoDelay", None)
+        if setTcpNoDelay is not None:
+            try:
+                setTcpNoDelay(True)
+            except OSError:  # pragma: no cover - a socket that refuses it
+                pass
+            return
