@@ -1573,3 +1573,31 @@ class ParsedRequestTests(SynchronousTestCase):
         server.accept()
         self.assertEqual(server.request, event.request)
         self.assertEqual(server.request.header("X-Note"), " padded\t")
+
+
+class HostHeaderTests(SynchronousTestCase):
+    """
+    The C{Host} header must be a valid host and optional port (RFC 9112
+    section 3.2: a server answers an invalid one with 400).
+    """
+
+    assertRefused = ServerRejectionTests.assertRefused
+
+    def test_invalidHost(self) -> None:
+        """
+        A Host that is not C{uri-host [":" port]} gets 400 on every version.
+        """
+        for host in ("a b", "a/b", "exa\xe9mple.com", "[::1", "a:b:c", "a:12x", "a@b", "a\tb"):
+            for version in ALL_VERSIONS:
+                self.assertRefused(requestFor(version, host=host), 400)
+
+    def test_validHost(self) -> None:
+        """
+        Names, ports, IPv4 and bracketed IPv6 addresses are accepted.
+        """
+        for host in ("example.com:8080", "[::1]:9000", "[::1]", "127.0.0.1", "xn--bcher-kva.example",
+                     "a-b_c~d.example:"):
+            server = ServerConnection()
+            [event] = server.receiveData(hybiRequest(host=host))
+            self.assertIsInstance(event, RequestReceived, host)
+            self.assertEqual(event.request.host, host)

@@ -53,6 +53,9 @@ _BY_WIRE_NUMBER = {v.wireVersion: v for v in HYBI_ORDER}
 # RFC 6455 section 4.1: version = DIGIT | NZDIGIT DIGIT | 1 DIGIT DIGIT |
 # 2 DIGIT DIGIT (0-255), ASCII digits without leading zeros.
 _WIRE_VERSION = re.compile(r"0|[1-9][0-9]{0,2}")
+# RFC 9110 section 7.2: Host = uri-host [ ":" port ], uri-host being an
+# IP-literal in brackets or a reg-name (RFC 3986 section 3.2.2).
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:[0-9]*)?")
 
 def detectVersion(headers: list[tuple[str, str]] | Index, allowed: frozenset[Version]) -> Version:
     """
@@ -137,6 +140,8 @@ def _checkUpgrade(method: str, target: str, httpVersion: str, headers: Index) ->
     host = single(headers, "host")
     if not host:
         raise PeerError("missing Host header", status=400)
+    if _HOST.fullmatch(host) is None:
+        raise PeerError(f"invalid Host header {host[:80]!r}", status=400)
     return host
 
 
