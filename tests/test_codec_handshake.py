@@ -1601,3 +1601,19 @@ class HostHeaderTests(SynchronousTestCase):
             [event] = server.receiveData(hybiRequest(host=host))
             self.assertIsInstance(event, RequestReceived, host)
             self.assertEqual(event.request.host, host)
+
+
+class TinyLimitTests(SynchronousTestCase):
+    """
+    C{Options.maxHeaderSize} at its smallest.
+    """
+
+    def test_tinyLimit(self) -> None:
+        """
+        With a limit smaller than any head, the first byte is waited on and
+        the second refused with 431.
+        """
+        server = ServerConnection(Options(maxHeaderSize=1))
+        self.assertEqual(server.receiveData(b"G"), [])
+        [event] = server.receiveData(b"E")
+        self.assertEqual(event.status, 431)

@@ -76,7 +76,7 @@ def readHead(buf: bytes, limit: int, what: str = "request", start: int = 0) -> i
         whether complete or not.
     """
     end = buf.find(b"\r\n\r\n", start)
-    if (end < 0 and len(buf) > limit) or end + 4 > limit:
+    if (len(buf) if end < 0 else end + 4) > limit:
         raise PeerError(f"{what} head exceeds {limit} bytes", status=431)
     return end
 
