@@ -1,7 +1,7 @@
 """
-Tests that the runnable examples in docs/examples/ work: the blocking echo
-server and client built on the codec and plain sockets talk to each other
-over loopback.
+Tests that the runnable examples work: the README's echo server, as written,
+and, in docs/examples/, the blocking echo server and client built on the
+codec and plain sockets, which talk to each other over loopback.
 """
 
 from __future__ import annotations
@@ -9,11 +9,17 @@ from __future__ import annotations
 import os
 import re
 import selectors
+import signal
+import socket
 import subprocess
 import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_ws.codec import BytesMessage, ClientConnection, ConnectionOpened, TextMessage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "README.md")
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "examples")
 SERVER = os.path.join(EXAMPLES, "codec_echo_server.py")
 CLIENT = os.path.join(EXAMPLES, "codec_echo_client.py")
@@ -153,3 +159,85 @@ class CodecEchoExampleTests(SynchronousTestCase):
         """
         self.assertEchoes("rfc6455", 4, 1000)
         self.assertEchoes("hybi-07", 4, 1000)
+
+
+def readmeExample() -> str:
+    """
+    The README's Python example: its first C{```python} block.
+    """
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"^```python\n(.*?)^```$", text, re.M | re.S)
+    assert match is not None, "README.md has no ```python block"
+    return match.group(1)
+
+
+class ReadmeExampleTests(SynchronousTestCase):
+    """
+    The echo server of README.md, run as written except for its port: the
+    one C{8080} becomes C{0}, so that the system picks a free port (and the
+    line it prints names that port).
+    """
+
+    def setUp(self) -> None:
+        """
+        Start the example in a child process and read the line it prints.
+        """
+        code = readmeExample()
+        self.assertEqual(code.count("8080"), 1, code)
+        self.assertIn('"tcp:8080:interface=127.0.0.1"', code)
+        self.server = subprocess.Popen(
+            [sys.executable, "-c", code.replace("tcp:8080:", "tcp:0:")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=EXAMPLES,
+        )
+        self.addCleanup(self.stopServer)
+        self.output = LineReader(self.server)
+        self.line = self.output.readLine(TIMEOUT)
+
+    def stopServer(self) -> None:
+        """
+        Stop the example, as Ctrl-C does.
+        """
+        if self.server.poll() is None:
+            self.server.send_signal(signal.SIGINT)
+            try:
+                self.server.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait(timeout=TIMEOUT)
+        self.server.stdout.close()
+
+    def test_printsWhereItListens(self) -> None:
+        """
+        The example prints that it is listening, on 127.0.0.1, and the port
+        it names accepts connections on loopback.
+        """
+        match = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)/", self.line)
+        self.assertIsNotNone(match, self.line)
+        with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=TIMEOUT):
+            pass
+
+    def test_echoes(self) -> None:
+        """
+        A WebSocket client gets its text and binary messages back.
+        """
+        port = int(re.search(r":(\d+)/", self.line).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            client = ClientConnection(f"127.0.0.1:{port}", "/")
+            sock.sendall(client.dataToSend())
+            received: list[object] = []
+            while not any(isinstance(e, ConnectionOpened) for e in received):
+                data = sock.recv(65536)
+                self.assertTrue(data, "the example closed the connection")
+                received += client.receiveData(data)
+            client.sendTextMessage("héllo")
+            client.sendBytesMessage(b"\x00\xff")
+            sock.sendall(client.dataToSend())
+            messages: list[object] = []
+            while len(messages) < 2:
+                data = sock.recv(65536)
+                self.assertTrue(data, "the example closed the connection")
+                messages += [e.data for e in client.receiveData(data) if isinstance(e, TextMessage | BytesMessage)]
+        self.assertEqual(messages, ["héllo", b"\x00\xff"])
