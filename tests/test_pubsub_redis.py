@@ -123,6 +123,7 @@ class RedisServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
+        process.send_signal(signal.SIGCONT)
         process.terminate()
         try:
             process.wait(START_TIMEOUT)
@@ -439,6 +440,34 @@ class RedisHubTests(RedisTestCase):
             return bool(seen) and sorted(seen[-1]) == ["alice", "bob", "carol", "dave"]
 
         yield self.waitFor(everyone, "presence to be restored")
+
+    @inlineCallbacks
+    def test_redisHangs(self) -> None:
+        """
+        A Redis that stops answering (SIGSTOP) is found out by the reply
+        timeout and the subscribed connection's PING, logged once, and
+        reconnected to when it answers again; local traffic goes on.
+        """
+        a = yield self.makeHub(replyTimeout=0.5, presenceTTL=0.9)
+        b = yield self.makeHub(replyTimeout=0.5, presenceTTL=0.9)
+        chatA, chatB = self.chatOn(a), self.chatOn(b)
+        alice = yield self.join(chatA, "alice")
+        carol = yield self.join(chatA, "carol")
+        bob = yield self.join(chatB, "bob")
+        assert self.redis.process is not None
+        self.redis.process.send_signal(signal.SIGSTOP)
+        alice.sendJSON({"type": "message", "text": "into the void"})
+        yield self.expect(carol, lambda m: m.get("text") == "into the void", "carol's message")
+        yield self.waitFor(lambda: not a.available and not b.available, "both hubs to give up")
+        self.assertEqual(len(self.logged("lost the connection")), 2)
+        self.redis.process.send_signal(signal.SIGCONT)
+        yield self.waitFor(lambda: a.available and b.available, "both hubs to reconnect")
+        alice.sendJSON({"type": "message", "text": "awake"})
+        got = yield self.expect(bob, lambda m: m.get("text") == "awake", "bob to get 'awake'")
+        self.assertEqual(got["name"], "alice")
+        self.assertEqual(len(self.logged("lost the connection")), 2)
+        for client in (alice, carol, bob):
+            self.assertTrue(client.server.isOpen)
 
     @inlineCallbacks
     def test_startWithoutRedis(self) -> None:

@@ -175,6 +175,9 @@ class ChatProtocol(HubProtocol):
 
         def failed(failure: Failure) -> None:
             hub.unsubscribe(channel, self)
+            if self._gone:
+                # The connection was lost while the hub was answering.
+                return
             if failure.check(NameTaken):
                 self.sendJSON({"type": "error", "reason": f"the name {wanted!r} is taken"})
             else:

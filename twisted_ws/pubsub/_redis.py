@@ -598,6 +598,10 @@ class RedisHub(Service):
             pass
 
     def _linkDown(self, link: _Link, reason: Failure) -> None:
+        if link is self._commands and self._subscriber.protocol is not None:
+            # A command connection that stopped answering says the same of
+            # Redis for the subscribed one, which has no replies to time.
+            self._subscriber.protocol.transport.abortConnection()
         if self._outage:
             return
         self._outage = True
@@ -908,6 +912,13 @@ class RedisHub(Service):
             _log.failure("RedisHub: refreshing presence failed")
 
     def _refreshNow(self) -> None:
+        subscribed = self._subscriber.protocol
+        if subscribed is not None:
+            # The subscribed connection only receives: a PING tells whether
+            # Redis still answers on it.
+            ping = subscribed.ping()
+            ping.addTimeout(self.replyTimeout, self.reactor)
+            ping.addErrback(lambda _: subscribed.transport.abortConnection())
         if self._commands.protocol is None:
             return
         ttl = self._ttl
