@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -209,3 +210,53 @@ class ImportTests(SynchronousTestCase):
         modules = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertIn("twisted_ws._options", modules)
         self.assertEqual([m for m in modules if m == "twisted" or m.startswith("twisted.")], [])
+
+
+class DocsTests(SynchronousTestCase):
+    """
+    The manual's options page is made from the fields' metadata.
+    """
+
+    def test_optionsPageUpToDate(self) -> None:
+        """
+        The generated part of docs/options.rst is what the metadata makes
+        now (regenerate with C{python -m twisted_ws.twistd._docs}).
+        """
+        from twisted_ws.twistd import _docs
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(twisted_ws.__file__)))
+        path = os.path.join(root, "docs", "options.rst")
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        self.assertEqual(page, _docs.replaceGenerated(page))
+        self.assertEqual(_docs.main(["--check", path]), 0)
+
+    def test_generatedFromMetadata(self) -> None:
+        """
+        The generated text holds every option with its field, help text and
+        default, and every field with no option.
+        """
+        from twisted_ws.twistd import _docs
+        from twisted_ws.twistd._library import LIBRARY_OPTIONS
+
+        text = " ".join(_docs.generate().split())
+        for option in LIBRARY_OPTIONS:
+            self.assertIn(f"``--{option.name}", text)
+            self.assertIn(f"``{option.field}``", text)
+            self.assertIn(" ".join(option.help.split()).replace("*", "\\*"), text)
+        for f in dataclasses.fields(Options):
+            if f.metadata["option"] is None:
+                self.assertIn(f"``{f.name}``", text)
+
+    def test_checkNoticesChange(self) -> None:
+        """
+        C{--check} fails on a page whose generated part was edited by hand.
+        """
+        from twisted_ws.twistd import _docs
+
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"Title\n\n{_docs.BEGIN}\n\nhand-edited\n\n{_docs.END}\n")
+        self.assertEqual(_docs.main(["--check", path]), 1)
+        self.assertEqual(_docs.main([path]), 0)
+        self.assertEqual(_docs.main(["--check", path]), 0)

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import ssl
+import textwrap
 import urllib.request
 from typing import Any
 
@@ -21,7 +22,7 @@ from twisted.trial.unittest import SkipTest, TestCase
 
 from twisted_ws.codec import ClientConnection, ConnectionOpened, TextMessage, Version
 
-from ._support.twistd import IO_TIMEOUT, Twistd
+from ._support.twistd import IO_TIMEOUT, ROOT, Twistd
 
 try:
     from websockets.sync.client import connect
@@ -233,10 +234,10 @@ class TwistdTests(TestCase):
             self.assertEqual(caught.exception.rcvd.code, 1009)
         self.assertStopsCleanly(twistd)
 
-    def assertRefused(self, args: list[str], *fragments: str) -> None:
+    def assertRefused(self, args: list[str], *fragments: str) -> str:
         """
         twistd stops at once with status 1 and a message holding
-        C{fragments}, and no traceback.
+        C{fragments}, and no traceback; return its output.
         """
         twistd = Twistd(args, self.directory)
         self.addCleanup(self.stopIfRunning, twistd)
@@ -245,33 +246,80 @@ class TwistdTests(TestCase):
         for fragment in fragments:
             self.assertIn(fragment, twistd.output)
         self.assertNotIn("Traceback", twistd.output)
+        return twistd.output
 
     def test_badConfiguration(self) -> None:
         """
         An unknown key, a wrong type or a bad endpoint in the configuration
-        file, or a bad option, stop twistd with status 1 and a message that
-        names the problem.
+        file, or a bad option, stop twistd with status 1 and one line per
+        problem, without twistd's usage text.
         """
         configPath = os.path.join(self.directory, "bad.toml")
         with open(configPath, "w") as f:
-            f.write('listen = "tcp:0"\nmax-mesage-size = 10\n')
-        self.assertRefused(["--config", configPath], "unknown key 'max-mesage-size'")
-        with open(configPath, "w") as f:
-            f.write('listen = "tcp:0"\nopen-timeout = "soon"\n')
-        self.assertRefused(["--config", configPath], "'open-timeout'", "'soon'")
-        with open(configPath, "w") as f:
-            f.write('listen = "tcp:zero"\n')
-        self.assertRefused(["--config", configPath], "'tcp:zero'")
-        self.assertRefused(["--max-frame-size", "big"], "--max-frame-size")
+            f.write('listen = "tcp:zero"\nmax-mesage-size = 10\nopen-timeout = "soon"\n')
+        output = self.assertRefused(
+            ["--config", configPath, "--max-frame-size", "big"],
+            f"{configPath}: unknown key 'max-mesage-size' (did you mean 'max-message-size'?)",
+            f"{configPath}: open-timeout: expected a number of seconds, got 'soon'",
+            f"{configPath}: listen 'tcp:zero': ",
+            "--max-frame-size: expected a size in bytes such as 1048576 or 16MiB, got 'big'",
+        )
+        self.assertNotIn("Usage:", output)
+        self.assertNotIn("--help", output)
+        problems = [line for line in output.splitlines() if line.startswith("twistd websocket: ")]
+        self.assertEqual(len(problems), 4, output)
 
     def test_portInUse(self) -> None:
         """
-        A port that is already taken stops twistd with status 1 and a
-        message naming the endpoint, not a traceback.
+        A port that is already taken stops twistd with status 1 and one line
+        that says so and what to do, printed once, before any line saying
+        what is served.
         """
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen(1)
             port = taken.getsockname()[1]
-            endpoint = f"tcp:{port}:interface=127.0.0.1"
-            self.assertRefused(["--listen", endpoint], f"cannot listen on '{endpoint}'")
+            output = self.assertRefused(
+                ["--listen", f"tcp:{port}:interface=127.0.0.1"],
+                f"port {port} is in use: pass --listen tcp:PORT",
+            )
+        self.assertEqual(output.count("is in use"), 1, output)
+        self.assertNotIn("serving", output)
+
+    def test_documentedOwnApplication(self) -> None:
+        """
+        The example of docs/twistd.rst, "Your own application", works as
+        written: C{game.py} in the directory twistd starts in (which is not
+        on C{PYTHONPATH}) is found, its C{Shout} protocol answers at
+        C{/shout}, and the files of C{./public} are served at C{/}.
+        """
+        source, command = documentedExample()
+        with open(os.path.join(self.directory, "game.py"), "w") as f:
+            f.write(source)
+        os.mkdir(os.path.join(self.directory, "public"))
+        with open(os.path.join(self.directory, "public", "index.html"), "w") as f:
+            f.write("<p>shout here</p>")
+        words = command.split()
+        self.assertEqual(words[:3], ["twistd", "-n", "websocket"])
+        twistd, [port] = self.start(*words[3:], "--listen", "tcp:0:interface=127.0.0.1")
+        with self.connect(f"ws://127.0.0.1:{port}/shout") as ws:
+            ws.send("hello")
+            self.assertEqual(ws.recv(timeout=IO_TIMEOUT), "HELLO")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=IO_TIMEOUT) as response:
+            self.assertIn(b"shout here", response.read())
+        self.assertStopsCleanly(twistd)
+
+
+def documentedExample() -> tuple[str, str]:
+    """
+    The module source and the command of the example of running your own
+    application in docs/twistd.rst, as the page shows them.
+    """
+    with open(os.path.join(ROOT, "docs", "twistd.rst"), encoding="utf-8") as f:
+        page = f.read()
+    section = page[page.index("Your own application\n"):page.index("Paths and static files\n")]
+    module = section[section.index("directory::\n") + len("directory::\n"):section.index(".. code-block:: shell")]
+    source = textwrap.dedent(module).strip() + "\n"
+    after = section[section.index(".. code-block:: shell"):]
+    command = next(line.strip() for line in after.splitlines()[1:] if line.strip())
+    return source, command

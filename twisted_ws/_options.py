@@ -127,8 +127,8 @@ class ConnectionOptions:
         True,
         option="quiet",
         value="quiet",
-        shown="every connection's closing is logged at info level, with its "
-        "version, peer and close code, and its opening at debug level",
+        shown="off: each connection's opening is logged at debug level, its "
+        "closing at info level",
         help="Do not log the opening and closing of every connection "
         "(refused handshakes, protocol errors and timeouts are still "
         "logged).",
