@@ -5,6 +5,9 @@ connected in memory, with time on a clock.
 
 from __future__ import annotations
 
+import importlib.util
+import unittest
+from pathlib import Path
 from typing import Any
 
 from twisted.internet import protocol, task
@@ -430,3 +433,24 @@ class OtherServersTests(SynchronousTestCase):
         pair.flush()
         self.assertEqual(pair.client.closeCode, 1005)
         self.assertEqual(pair.serverLostReason.value.code, 1005)
+
+
+class DocsExampleTests(SynchronousTestCase):
+    """
+    The example of C{docs/testing.rst}, C{docs/examples/testing_shout.py}.
+    """
+
+    def test_exampleTestsPass(self) -> None:
+        """
+        The example's own tests run and pass.
+        """
+        path = Path(__file__).resolve().parent.parent / "docs" / "examples" / "testing_shout.py"
+        spec = importlib.util.spec_from_file_location("testing_shout", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(module.ShoutTests)
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual((result.failures, result.errors), ([], []))
+        self.assertEqual(result.testsRun, 4)

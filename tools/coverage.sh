@@ -11,8 +11,8 @@
 # Settings are in pyproject.toml ([tool.coverage.*]): branch coverage over
 # the twisted_ws package, nothing omitted.  The report lists every module
 # with its missed lines and branches; the run fails when the whole package
-# or the codec falls under its floor.  Data stays in build/coverage/ (an
-# HTML report: .venv/bin/python -m coverage html, then build/coverage/html).
+# or the codec falls under its floor.  Data stays in build/coverage/;
+# .venv/bin/python -m coverage html then writes build/coverage/html/.
 #
 # Tests that run twistd in a subprocess (tests.test_twistd, the browser
 # test) count only for what they run in this process.
