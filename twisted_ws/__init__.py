@@ -24,7 +24,17 @@ if TYPE_CHECKING:
         WebSocketServerConnection,
         WebSocketServerFactory,
     )
+    from ._client import (
+        HandshakeRejected,
+        OpenTimeout,
+        RedirectError,
+        TLSError,
+        WebSocketClientConnection,
+        WebSocketClientEndpoint,
+        WebSocketClientFactory,
+    )
     from ._resource import WebSocketResource
+    from ._url import InvalidURL, WebSocketURL
     from ._wrapping import MessageTransport, WrappingWebSocketFactory
     from .codec import LocalProtocolError, PreparedMessage, Version
 
@@ -38,6 +48,15 @@ _WHERE = {
     "WebSocketServerConnection": "._server",
     "WebSocketServerFactory": "._server",
     "WebSocketResource": "._resource",
+    "HandshakeRejected": "._client",
+    "OpenTimeout": "._client",
+    "RedirectError": "._client",
+    "TLSError": "._client",
+    "WebSocketClientConnection": "._client",
+    "WebSocketClientEndpoint": "._client",
+    "WebSocketClientFactory": "._client",
+    "InvalidURL": "._url",
+    "WebSocketURL": "._url",
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
@@ -50,17 +69,26 @@ __all__ = [
     "AbnormalClose",
     "CleanClose",
     "ConnectionClosed",
+    "HandshakeRejected",
+    "InvalidURL",
     "LocalProtocolError",
     "MessageTransport",
+    "OpenTimeout",
     "Options",
     "PreparedMessage",
+    "RedirectError",
     "RejectConnection",
+    "TLSError",
     "Version",
+    "WebSocketClientConnection",
+    "WebSocketClientEndpoint",
+    "WebSocketClientFactory",
     "WebSocketConnection",
     "WebSocketProtocol",
     "WebSocketResource",
     "WebSocketServerConnection",
     "WebSocketServerFactory",
+    "WebSocketURL",
     "WrappingWebSocketFactory",
 ]
 
