@@ -13,11 +13,14 @@ Skipped, with the reason, only when the C{redis-server} binary is absent.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -78,10 +81,15 @@ class RedisServer:
     @ivar port: its port, the same across restarts.
     """
 
-    def __init__(self, directory: str, *extra: str) -> None:
+    def __init__(self, directory: str, *extra: str, tls: tuple[str, str] | None = None) -> None:
+        """
+        @param extra: more arguments for C{redis-server}.
+        @param tls: the paths of a key and certificate: serve TLS only.
+        """
         self.directory = directory
         self.port = freePort()
         self.extra = extra
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,8 +102,14 @@ class RedisServer:
         """
         assert REDIS_SERVER is not None
         log = open(os.path.join(self.directory, "redis.log"), "ab")
+        ports = ["--port", str(self.port)]
+        if self.tls is not None:
+            key, cert = self.tls
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-key-file", key,
+                     "--tls-cert-file", cert, "--tls-ca-cert-file", cert,
+                     "--tls-auth-clients", "no"]
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [REDIS_SERVER, *ports, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.directory, *self.extra],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,7 +120,11 @@ class RedisServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as plain:
+                    s: Any = plain
+                    if self.tls is not None:
+                        context = ssl.create_default_context(cafile=self.tls[1])
+                        s = context.wrap_socket(plain, server_hostname="localhost")
                     s.sendall(b"PING\r\n")
                     answer = s.recv(64)
                 if answer.startswith((b"+PONG", b"-NOAUTH")):
@@ -557,6 +575,84 @@ class RedisAuthTests(RedisTestCase):
         failures = self.logged("cannot reach")
         self.assertEqual(len(failures), 1)
         self.assertNotIn("wrong", json.dumps({k: str(v) for k, v in failures[0].items()}))
+
+
+def writeCertificate(directory: str) -> tuple[str, str]:
+    """
+    Write a key and a self-signed certificate for C{localhost} into
+    C{directory}; return their paths.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    keyPath, certPath = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    with open(keyPath, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(certPath, "wb") as f:
+        f.write(certificate.public_bytes(serialization.Encoding.PEM))
+    return keyPath, certPath
+
+
+class RedisTLSTests(RedisTestCase):
+    """
+    C{rediss://}: the hub speaks TLS to a Redis that serves TLS only.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        try:
+            from twisted.internet import ssl as twistedSSL
+        except ImportError:  # pragma: no cover - the test extra installs pyOpenSSL
+            raise SkipTest("TLS needs pyOpenSSL (the tls extra)") from None
+        self.redis.stop()
+        self.key, self.cert = writeCertificate(self.directory)
+        self.redis = RedisServer(self.directory, "--requirepass", "pw", tls=(self.key, self.cert))
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        with open(self.cert, "rb") as f:
+            authority = twistedSSL.Certificate.loadPEM(f.read())
+        self.tlsOptions = twistedSSL.optionsForClientTLS(
+            "localhost", twistedSSL.trustRootFromCertificates([authority])
+        )
+
+    @inlineCallbacks
+    def test_messageOverTLS(self) -> None:
+        """
+        Two hubs on C{rediss://} with a password carry a chat message
+        between them.
+        """
+        url = f"rediss://:pw@localhost:{self.redis.port}/0"
+        a = yield self.makeHub(url, tlsOptions=self.tlsOptions)
+        b = yield self.makeHub(url, tlsOptions=self.tlsOptions)
+        alice = yield self.join(self.chatOn(a), "alice")
+        bob = yield self.join(self.chatOn(b), "bob")
+        self.assertEqual(bob.joined["users"], ["alice", "bob"])
+        alice.sendJSON({"type": "message", "text": "over TLS"})
+        got = yield self.expect(bob, lambda m: m["type"] == "message", "bob to get the message")
+        self.assertEqual(got["text"], "over TLS")
 
 
 class ProcessesTests(RedisTestCase):
