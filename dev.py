@@ -392,7 +392,78 @@ def cmdLint(args: list[str]) -> int:
 
 def cmdDocs(args: list[str]) -> int:
     ensureEnvironment(EXTRAS["docs"])
-    return run([str(BIN / "sphinx-build"), "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html"])
+    code = run([str(BIN / "sphinx-build"), "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html"])
+    if code != 0:
+        return code
+    problems = checkBuiltDocs(ROOT / "docs" / "_build" / "html")
+    for problem in problems:
+        print(f"dev.py docs: {problem}", file=sys.stderr, flush=True)
+    if not problems:
+        print("dev.py docs: the benchmark tables are tables; every public name is documented", flush=True)
+    return 1 if problems else 0
+
+
+#: The modules whose public names (their C{__all__}) the API reference
+#: documents.
+PUBLIC_MODULES = ("twisted_ws", "twisted_ws.codec")
+
+
+def documentedNames(inventory: Path) -> set[str]:
+    """
+    The Python objects that a Sphinx C{objects.inv} lists.
+    """
+    import zlib
+
+    data = inventory.read_bytes()
+    for _ in range(4):  # the four header lines
+        data = data[data.index(b"\n") + 1 :]
+    names = set()
+    for line in zlib.decompress(data).decode("utf-8").splitlines():
+        name, _, rest = line.partition(" ")
+        if rest.startswith("py:"):
+            names.add(name)
+    return names
+
+
+def checkBuiltDocs(html: Path) -> list[str]:
+    """
+    Check what Sphinx cannot: that the front page shows the benchmark
+    results as rendered tables (not Markdown), and that the API reference
+    documents every public name of L{PUBLIC_MODULES}.
+
+    @param html: The HTML output directory.
+    @return: The problems found, one line each.
+    """
+    problems = []
+    front = (html / "index.html").read_text(encoding="utf-8")
+    start = front.find('<section id="benchmark-results">')
+    if start < 0:
+        problems.append("index.html has no benchmark-results section")
+    elif (ROOT / "benchmarks" / "README.md").exists():
+        section = front[start:]
+        if "<table" not in section:
+            problems.append("the benchmark section of index.html has no <table>")
+        for raw in ("|---|", "```", "](results/"):
+            if raw in section:
+                problems.append(f"the benchmark section of index.html shows raw Markdown ({raw!r})")
+    listing = subprocess.run(
+        [str(PYTHON), "-W", "ignore", "-c",
+         # A name re-exported from the codec is documented on the codec's
+         # page, under the codec's name.
+         "import importlib, sys, twisted_ws.codec as codec\n"
+         "for m in sys.argv[1:]:\n"
+         "    module = importlib.import_module(m)\n"
+         "    for n in module.__all__:\n"
+         "        same = getattr(codec, n, None) is getattr(module, n)\n"
+         "        print(('twisted_ws.codec' if same else m) + '.' + n)",
+         *PUBLIC_MODULES],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, check=True,
+    )
+    documented = documentedNames(html / "objects.inv")
+    missing = [n for n in listing.stdout.split() if n not in documented]
+    if missing:
+        problems.append("public names missing from the API reference: " + ", ".join(missing))
+    return problems
 
 
 COMMANDS = {"serve": cmdServe, "test": cmdTest, "lint": cmdLint, "docs": cmdDocs}

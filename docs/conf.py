@@ -2,8 +2,8 @@
 Sphinx configuration for the twisted_ws documentation.
 
 Build with C{python3 dev.py docs} (warnings are errors). Nothing here reaches
-the network: the theme is Sphinx's bundled alabaster and there is no
-intersphinx.
+the network: the theme is Furo (the C{docs} extra installs it), MyST-Parser
+renders the Markdown of the benchmark results, and there is no intersphinx.
 
 The library's docstrings are written in Twisted's epytext (C{@param},
 C{@return}, C{L{name}}). Autodoc expects reStructuredText, so
@@ -37,23 +37,23 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "myst_parser",
 ]
+
+# The manual itself is reStructuredText; MyST is there for the Markdown of
+# benchmarks/README.md, which the benchmark-results directive renders.
+source_suffix = {".rst": "restructuredtext"}
 
 exclude_patterns = ["_build", "examples", "Thumbs.db", ".DS_Store"]
 templates_path: list[str] = []
 
-html_theme = "alabaster"
+html_theme = "furo"
 html_title = "twisted_ws"
 html_static_path: list[str] = []
 html_theme_options = {
-    "description": "WebSocket for Twisted, every protocol version",
-    "fixed_sidebar": False,
-    # Wide enough for 80-column code blocks next to the sidebar.
-    "page_width": "1180px",
-    "show_relbars": True,
+    "navigation_with_keys": True,
 }
 
-pygments_style = "sphinx"
 highlight_language = "default"
 
 # Autodoc: signatures come from the code; type hints are shown in the
@@ -78,7 +78,6 @@ nitpicky = False
 OPTIONAL_PAGES = ("twistd", "options", "compliance")
 
 BENCHMARK_RESULTS = ROOT / "benchmarks" / "README.md"
-BENCHMARK_CHART = ROOT / "benchmarks" / "results" / "latest.png"
 
 
 # ---------------------------------------------------------------------------
@@ -458,13 +457,69 @@ def _completeReference(app, docname, source):
         source[0] = text
 
 
+def _markdownToNodes(path: Path, docDirectory: Path) -> list:
+    """
+    Parse a Markdown file with MyST into docutils nodes to place inside a
+    section of another document.
+
+    The file's title is dropped (the including page has its own), its
+    headings become rubrics (so that they stay out of the page's table of
+    contents and need no section ids of their own), and relative image
+    paths are rewritten relative to the including page.
+
+    @param path: The Markdown file.
+    @param docDirectory: The directory of the including page's source.
+    @return: The nodes.
+    """
+    from docutils import nodes
+    from docutils.core import publish_doctree
+    from myst_parser.parsers.docutils_ import Parser
+
+    document = publish_doctree(
+        path.read_text(encoding="utf-8"),
+        source_path=str(path),
+        parser=Parser(),
+        settings_overrides={"report_level": 2, "halt_level": 2, "myst_enable_extensions": []},
+    )
+
+    for image in list(document.findall(nodes.image)):
+        uri = image["uri"]
+        if "://" not in uri and not uri.startswith("/"):
+            target = os.path.relpath(path.parent / uri, docDirectory)
+            image["uri"] = target.replace(os.sep, "/")
+            if "candidates" in image.attributes:
+                del image["candidates"]
+
+    def flatten(children: list) -> list:
+        result = []
+        for child in children:
+            if isinstance(child, nodes.section):
+                titles = [c for c in child.children if isinstance(c, nodes.title)]
+                if titles:
+                    result.append(nodes.rubric(titles[0].astext(), "", *titles[0].children))
+                result.extend(flatten([c for c in child.children if not isinstance(c, nodes.title)]))
+            elif isinstance(child, (nodes.title, nodes.subtitle, nodes.docinfo)):
+                continue  # the file's own title: the including page has one
+            else:
+                result.append(child)
+        return result
+
+    content = flatten(list(document.children))
+    for node in content:
+        for element in node.findall(nodes.Element):
+            element["ids"] = []
+            element["names"] = []
+    return content
+
+
 def _benchmarkResults():
     from docutils import nodes
     from sphinx.util.docutils import SphinxDirective
 
     class BenchmarkResults(SphinxDirective):
         """
-        Show C{benchmarks/README.md} verbatim when the source tree has it.
+        Render C{benchmarks/README.md} (its tables as tables, its chart as
+        an image) when the source tree has it.
         """
 
         has_content = False
@@ -479,18 +534,9 @@ def _benchmarkResults():
                 para += nodes.literal("", "benchmarks/README.md")
                 para += nodes.Text(" by the benchmark suite.")
                 return [para]
-            result = []
-            if BENCHMARK_CHART.exists():
-                # The chart of the latest complete run, relative to this page.
-                uri = os.path.relpath(BENCHMARK_CHART, Path(self.env.doc2path(self.env.docname)).parent)
-                result.append(nodes.image(uri=uri.replace(os.sep, "/"),
-                                          alt="Benchmark chart of the latest complete run"))
             self.env.note_dependency(str(BENCHMARK_RESULTS))
-            text = BENCHMARK_RESULTS.read_text(encoding="utf-8")
-            block = nodes.literal_block(text, text)
-            block["language"] = "markdown"
-            result.append(block)
-            return result
+            docDirectory = Path(self.env.doc2path(self.env.docname)).parent
+            return _markdownToNodes(BENCHMARK_RESULTS, docDirectory)
 
     return BenchmarkResults
 
