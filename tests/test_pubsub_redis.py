@@ -411,7 +411,7 @@ class RedisHubTests(RedisTestCase):
         While Redis is down each hub logs the loss once, serves its own
         clients (messages reach local members only, none is dropped) and
         reconnects; once Redis is back every channel is subscribed again,
-        presence is restored and messages cross hubs again.
+        presence and names are restored and messages cross hubs again.
         """
         a = yield self.makeHub()
         b = yield self.makeHub()
@@ -458,6 +458,9 @@ class RedisHubTests(RedisTestCase):
             return bool(seen) and sorted(seen[-1]) == ["alice", "bob", "carol", "dave"]
 
         yield self.waitFor(everyone, "presence to be restored")
+        # And names are unique across the hubs again.
+        second = yield self.join(chatB, "alice")
+        self.assertEqual(second.joined["name"], "alice-2")
 
     @inlineCallbacks
     def test_redisHangs(self) -> None:
