@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._app import WebSocketProtocol
+from ._errors import AbnormalClose  # noqa: F401 - named in docstrings
 from ._options import Options
 from ._transport import WebSocketConnection
 from ._url import InvalidURL, WebSocketURL, parseURL
@@ -157,8 +158,12 @@ class WebSocketClientConnection(WebSocketConnection):
     The client side of one WebSocket connection: sends the opening request
     of the chosen version, checks the answer, and then runs the application
     as a server connection does.  The application's protocol is told
-    C{negotiationStarted} when the TCP (and TLS) connection is made, and
-    C{negotiationFinished} once the handshake has succeeded.
+    C{negotiationStarted} when the TCP (and TLS) connection is made (again,
+    with the new connection, after each redirect), and
+    C{negotiationFinished} once the handshake has succeeded.  When the
+    handshake fails, the Deferred of C{connect} fails first, and the
+    protocol's C{connectionLost} follows with an L{AbnormalClose}
+    (C{code} 1006).
 
     @ivar url: the L{WebSocketURL} connected to.
     """
@@ -318,10 +323,16 @@ class WebSocketClientConnection(WebSocketConnection):
         value = reason.value
         if _isTLSError(value):
             return TLSError(self.url.url, value)
-        cause = self.codec.cause
+        codec = self.codec
+        cause = codec.cause
         if isinstance(cause, HandshakeError):
             return cause
-        why = cause.reason if cause is not None else self.codec.closeReason or "connection lost"
+        if cause is not None:
+            why = cause.reason
+        elif codec.state is State.CONNECTING:
+            why = "connection ended during the opening handshake"
+        else:
+            why = codec.closeReason or "connection lost"
         if isinstance(value, error.ConnectionLost) and not isinstance(value, error.ConnectionDone):
             why += f" ({value})"
         return HandshakeError(f"{self.url.url}: {why}")
