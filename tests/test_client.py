@@ -14,7 +14,7 @@ from typing import Any
 from twisted.internet import defer, endpoints, error, protocol, reactor
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from twisted_ws import (
@@ -406,7 +406,7 @@ class OwnServerTests(LoopbackMixin, TestCase):
         try:
             port = await self.listen(WebSocketServerFactory(Echo), "tcp6:0:interface=\\:\\:1")
         except error.CannotListenError as e:  # pragma: no cover - no IPv6 here
-            raise self.skipTest(f"no IPv6 loopback: {e}")  # type: ignore[attr-defined]
+            raise SkipTest(f"no IPv6 loopback: {e}") from None
         client = await self.connect(f"ws://[::1]:{port}/")
         self.assertEqual(client.transport.getPeer().host, "::1")
         client.loseConnection()

@@ -13,6 +13,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._client import (
+        HandshakeRejected,
+        OpenTimeout,
+        RedirectError,
+        TLSError,
+        WebSocketClientConnection,
+        WebSocketClientEndpoint,
+        WebSocketClientFactory,
+    )
     from ._options import Options
     from ._protocol import (
         AbnormalClose,
@@ -23,15 +32,6 @@ if TYPE_CHECKING:
         WebSocketProtocol,
         WebSocketServerConnection,
         WebSocketServerFactory,
-    )
-    from ._client import (
-        HandshakeRejected,
-        OpenTimeout,
-        RedirectError,
-        TLSError,
-        WebSocketClientConnection,
-        WebSocketClientEndpoint,
-        WebSocketClientFactory,
     )
     from ._resource import WebSocketResource
     from ._url import InvalidURL, WebSocketURL

@@ -152,6 +152,8 @@ def _isTLSError(value: BaseException) -> bool:
 
 # The connection.
 
+_DONE = Failure(error.ConnectionDone())
+
 
 class WebSocketClientConnection(WebSocketConnection):
     """
@@ -298,7 +300,7 @@ class WebSocketClientConnection(WebSocketConnection):
             return
         super()._endTransport()
 
-    def connectionLost(self, reason: Failure = error.ConnectionDone()) -> None:
+    def connectionLost(self, reason: Failure = _DONE) -> None:
         if self._lost:
             return
         if self._refusal is not None:
@@ -321,7 +323,7 @@ class WebSocketClientConnection(WebSocketConnection):
         if attempt.cancelled:
             return defer.CancelledError()
         value = reason.value
-        if _isTLSError(value):
+        if value is not None and _isTLSError(value):
             return TLSError(self.url.url, value)
         codec = self.codec
         cause = codec.cause
@@ -383,7 +385,7 @@ class _Attempt:
         elif self.cancelled:
             self.failed(defer.CancelledError())
         else:
-            self.failed(failure.value)
+            self.failed(failure.value or error.ConnectError())
 
     def connected(self, connection: WebSocketClientConnection) -> None:
         self._connecting = None
@@ -400,7 +402,7 @@ class _Attempt:
             self.deferred.errback(Failure(failure))
 
     def redirect(self, current: WebSocketURL, rejected: HandshakeRejected, location: str) -> None:
-        status = rejected.status
+        status = rejected.status or 0
         try:
             target = current.join(location)
         except InvalidURL as e:
