@@ -13,7 +13,12 @@ from twisted.internet import defer, endpoints, reactor
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, TestCase
 
-from twisted_ws import CleanClose, WebSocketClientEndpoint, WebSocketClientFactory, WebSocketProtocol
+from twisted_ws import (
+    CleanClose,
+    WebSocketClientEndpoint,
+    WebSocketClientFactory,
+    WebSocketProtocol,
+)
 
 
 class Client(WebSocketProtocol):
