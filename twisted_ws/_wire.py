@@ -163,13 +163,7 @@ class WireProtocol(ConnectionEnding):
                     app.bytesMessageReceived(event.data)  # type: ignore[union-attr]
                 elif cls is TextMessage:
                     if utf8:
-                        # CODEC-PRIVATE, the layer's only use of a private
-                        # codec attribute: the slot behind the public
-                        # TextMessage.utf8, a property that costs measurably
-                        # more per message on this path.  Always set by the
-                        # codec's framers.  Becomes event.utf8 once that is a
-                        # plain attribute.
-                        app.utf8MessageReceived(event._utf8)  # type: ignore[union-attr]
+                        app.utf8MessageReceived(event.utf8)  # type: ignore[union-attr]
                     else:
                         app.textMessageReceived(event.data)  # type: ignore[union-attr]
                 else:

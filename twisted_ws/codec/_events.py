@@ -144,14 +144,18 @@ class TextMessage(Event):
     @ivar utf8: the message's UTF-8 bytes.
     """
 
-    __slots__ = ("_data", "_utf8")
+    __slots__ = ("_data", "utf8")
     _fields = ("data",)
+    utf8: bytes
 
     def __init__(self, data: str | None = None, utf8: bytes | None = None) -> None:
-        if data is None and utf8 is None:
-            raise TypeError("TextMessage needs its text or its UTF-8 bytes")
+        if utf8 is None:
+            if data is None:
+                raise TypeError("TextMessage needs its text or its UTF-8 bytes")
+            utf8 = data.encode("utf-8")
         self._data = data
-        self._utf8 = utf8
+        # A plain attribute, always set: an I/O layer reads it per message.
+        self.utf8 = utf8
 
     @property
     def isDecoded(self) -> bool:
@@ -166,15 +170,8 @@ class TextMessage(Event):
     def data(self) -> str:
         data = self._data
         if data is None:
-            data = self._data = self._utf8.decode("utf-8")  # type: ignore[union-attr]
+            data = self._data = self.utf8.decode("utf-8")
         return data
-
-    @property
-    def utf8(self) -> bytes:
-        utf8 = self._utf8
-        if utf8 is None:
-            utf8 = self._utf8 = self._data.encode("utf-8")  # type: ignore[union-attr]
-        return utf8
 
 
 class BytesMessage(Event):
