@@ -19,8 +19,7 @@ from typing import Any
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface
 
-from ..codec import LocalProtocolError, PreparedMessage
-from ..codec._errors import WebSocketError
+from ..codec import LocalProtocolError, PreparedMessage, WebSocketError
 
 __all__ = [
     "IHub",
