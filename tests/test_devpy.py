@@ -401,3 +401,65 @@ class EnvironmentTests(TestCase):
         )
         self.assertEqual(version.stdout.strip(), str(tuple(sys.version_info[:3])), version)
         shutil.rmtree(venv)
+
+
+def writeInventory(path: Path, names: list[str]) -> None:
+    """
+    Write a Sphinx C{objects.inv} that lists C{names} as Python classes.
+    """
+    import zlib
+
+    header = b"# Sphinx inventory version 2\n# Project: x\n# Version: 0\n# The remainder is zlib-compressed.\n"
+    body = "".join(f"{name} py:class 1 reference.html#$ -\n" for name in names).encode()
+    path.write_bytes(header + zlib.compress(body))
+
+
+class DocsCheckTests(TestCase):
+    """
+    L{checkBuiltDocs}, which C{dev.py docs} runs on the built HTML.
+    """
+
+    def setUp(self) -> None:
+        self.directory = Path(self.mktemp()).resolve()
+        (self.directory / "benchmarks").mkdir(parents=True)
+        (self.directory / "benchmarks" / "README.md").write_text("| a |\n|---|\n| 1 |\n")
+        self.html = self.directory / "html"
+        self.html.mkdir()
+        self.dev = loadCopy(self.directory)
+        self.dev.PYTHON = Path(sys.executable)
+        import twisted_ws
+        import twisted_ws.codec
+
+        self.public = [f"twisted_ws.codec.{n}" for n in twisted_ws.codec.__all__] + [
+            f"twisted_ws.{n}" for n in twisted_ws.__all__
+            if getattr(twisted_ws.codec, n, None) is not getattr(twisted_ws, n)
+        ]
+
+    def test_renderedAndComplete(self) -> None:
+        """
+        A front page whose benchmark section has a table, and an inventory
+        with every public name, pass.
+        """
+        (self.html / "index.html").write_text(
+            '<section id="benchmark-results"><table><tr><td>1</td></tr></table></section>'
+        )
+        writeInventory(self.html / "objects.inv", self.public)
+        self.assertEqual(self.dev.checkBuiltDocs(self.html), [])
+
+    def test_rawMarkdownAndMissingNames(self) -> None:
+        """
+        A benchmark section of raw Markdown without a table, and an
+        inventory that lacks a public name, are both reported.
+        """
+        (self.html / "index.html").write_text(
+            '<section id="benchmark-results"><pre>| a |\n|---|\n| 1 |</pre></section>'
+        )
+        writeInventory(self.html / "objects.inv", [n for n in self.public if n != "twisted_ws.codec.Options"])
+        self.assertEqual(
+            self.dev.checkBuiltDocs(self.html),
+            [
+                "the benchmark section of index.html has no <table>",
+                "the benchmark section of index.html shows raw Markdown ('|---|')",
+                "public names missing from the API reference: twisted_ws.codec.Options",
+            ],
+        )
