@@ -432,6 +432,28 @@ class OwnServerTests(LoopbackMixin, TestCase):
         client.loseConnection()
         await client.lost
 
+    async def test_agentEndpointFactory(self) -> None:
+        """
+        As with Twisted's client, the constructor takes an endpoint factory
+        with C{endpointForURI}, given an http URI for ws:// (https for
+        wss://) with the host and port.
+        """
+        from twisted.internet.endpoints import TCP4ClientEndpoint
+
+        uris: list[Any] = []
+
+        class AgentEndpointFactory:
+            def endpointForURI(self, uri: Any) -> Any:
+                uris.append(uri)
+                return TCP4ClientEndpoint(reactor, uri.host.decode(), uri.port)
+
+        port = await self.listen(WebSocketServerFactory(Echo))
+        endpoint = WebSocketClientEndpoint(AgentEndpointFactory(), f"ws://127.0.0.1:{port}/p?q")
+        client = await endpoint.connect(WebSocketClientFactory(Recorder))
+        self.assertEqual(uris[0].toBytes(), b"http://127.0.0.1:%d/p?q" % port)
+        client.loseConnection()
+        await client.lost
+
 
 class FailureTests(LoopbackMixin, TestCase):
     """

@@ -509,16 +509,6 @@ class _StandardEndpointFactory:
             return creatorForNetloc(url.host.encode("ascii"), url.port)
         return policy
 
-    def endpointForURI(self, uri: Any) -> IStreamClientEndpoint:
-        """
-        As C{twisted.web.client}'s endpoint factories: the endpoint for a
-        C{twisted.web.client.URI} (C{http}, C{https}, C{ws} or C{wss}).
-        """
-        scheme = uri.scheme.decode("ascii")
-        secure = scheme in ("https", "wss")
-        host = uri.host.decode("ascii")
-        return self.endpointForURL(WebSocketURL(uri.toBytes().decode("ascii"), secure, host, uri.port, "/"))
-
 
 class WebSocketClientFactory:
     """
