@@ -11,34 +11,33 @@ and invalid UTF-8 is caught as soon as it arrives.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._deflate import sharedEncodingKeyOf
-from ._errors import ConnectionClosedError, LocalProtocolError, PeerError
+from ._errors import PeerError
 from ._events import BytesMessage, Ping, Pong, TextMessage
-from ._framing import REUSE_MIN, Framer
+from ._framing import REUSE_MIN
+from ._hybisend import HybiSender
+from ._hybiwire import (
+    OP_BINARY,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    encodeServerFrame,
+    isValidCloseCode,
+    pack2,
+)
 from ._mask import accelerated, mask, maskAt
 from ._utf8 import Utf8Validator, isUtf8
+
+_fromBytes = int.from_bytes
 
 if TYPE_CHECKING:
     from ._extensions import Extension
     from ._options import Options
 
 __all__ = ["HybiFramer", "PlainServerHybiFramer", "isValidCloseCode", "encodeServerFrame"]
-
-_pack2 = struct.Struct("!BB").pack
-_pack4 = struct.Struct("!BBH").pack
-_pack10 = struct.Struct("!BBQ").pack
-_fromBytes = int.from_bytes
-
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_BINARY = 0x2
-OP_CLOSE = 0x8
-OP_PING = 0x9
-OP_PONG = 0xA
 
 #: The parts of no message (shared, never appended to).
 _NO_PARTS: list = []
@@ -47,54 +46,9 @@ _SMALL_MASK = 1024
 #: Payloads at least this long are unmasked straight from the received
 #: bytes, through a memoryview, instead of from a copy of their slice.
 _VIEW_MIN = 8192
-#: Payloads shorter than this are joined to their header before queueing.
-_JOIN_LIMIT = 4096
 
 
-def isValidCloseCode(code: int) -> bool:
-    """
-    Whether C{code} may appear in a close frame (RFC 6455 section 7.4 and the
-    IANA registry): 1000-1003, 1007-1014, and 3000-4999.
-    """
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-def _header(b0: int, n: int, maskBit: int = 0) -> bytes:
-    if n < 126:
-        return _pack2(b0, n | maskBit)
-    if n < 65536:
-        return _pack4(b0, 126 | maskBit, n)
-    return _pack10(b0, 127 | maskBit, n)
-
-
-def encodeServerFrame(b0: int, payload: bytes) -> bytes:
-    """
-    Build one unmasked frame (as a server sends it) whose first byte is
-    C{b0} (FIN, RSV and opcode bits).
-    """
-    return _header(b0, len(payload)) + payload
-
-
-def encodeClosePayload(code: int | None, reason: str) -> bytes:
-    """
-    Build the payload of a close frame.
-
-    @raise LocalProtocolError: the code may not be sent, or the reason is too
-        long.
-    """
-    if code is None:
-        if reason:
-            raise LocalProtocolError("a close reason needs a close code")
-        return b""
-    if not isValidCloseCode(code):
-        raise LocalProtocolError(f"close code {code} may not be sent in a close frame")
-    raw = reason.encode("utf-8")
-    if len(raw) > 123:
-        raise LocalProtocolError(f"close reason is {len(raw)} bytes of UTF-8; at most 123 fit")
-    return struct.pack("!H", code) + raw
-
-
-class HybiFramer(Framer):
+class HybiFramer(HybiSender):
     """
     Reads and writes the frames of one hybi (7, 8 or 13) connection.
 
@@ -113,18 +67,12 @@ class HybiFramer(Framer):
     """
 
     __slots__ = (
-        "_isClient",
         "_expectMask",
         "_maxFrame",
         "_maxMessage",
-        "_fragmentSize",
         "_autoPong",
-        "_extensions",
         "_allowedRsv",
-        "_perFrameBits",
         "_frameRsv",
-        "_random",
-        "_maskPool",
         "_buf",
         "_msgOpcode",
         "_msgRsv",
@@ -500,144 +448,6 @@ class HybiFramer(Framer):
                     raise PeerError("close reason is not valid UTF-8", 1007) from None
             self._closeFrame(code, reason, events)
 
-    # Sending.
-
-    def _nextMask(self) -> bytes:
-        pool = self._maskPool
-        if len(pool) < 4:
-            pool = self._random(256)
-        self._maskPool = pool[4:]
-        return pool[:4]
-
-    def _sendFrame(self, b0: int, payload: bytes) -> None:
-        n = len(payload)
-        if self._isClient:
-            key = self._nextMask()
-            self._out.append(_header(b0, n, 0x80) + key + mask(payload, key))
-        elif n < _JOIN_LIMIT:
-            self._out.append(_header(b0, n) + payload)
-        else:
-            self._out.append(_header(b0, n))
-            self._out.append(payload)
-
-    def _sendMessage(self, opcode: int, payload: bytes, isText: bool) -> None:
-        if self.sendDone:
-            self._checkSend()
-        rsv = 0
-        perFrame = self._perFrameBits
-        for ext in self._extensions:
-            if not ext.rsvBits & perFrame:
-                bits, payload = ext.encodeMessage(payload, isText)
-                rsv |= bits
-        size = self._fragmentSize
-        if perFrame:
-            self._sendEncodedFrames(opcode | rsv, payload, isText)
-            return
-        if size is None or len(payload) <= size:
-            self._sendFrame(0x80 | rsv | opcode, payload)
-            return
-        view = memoryview(payload)
-        last = len(payload) - size
-        offset = 0
-        b0 = rsv | opcode
-        while offset < last:
-            self._sendFrame(b0, bytes(view[offset : offset + size]))
-            b0 = OP_CONTINUATION
-            offset += size
-        self._sendFrame(0x80 | b0, bytes(view[offset:]))
-
-    def _sendEncodedFrames(self, b0: int, payload: bytes, isText: bool) -> None:
-        """
-        Send C{payload} in frames of at most C{fragmentSize} (or one), each
-        encoded on its own by the extensions that encode frames.
-        C{b0} holds the opcode and the message's RSV bits, which go on the
-        first frame only.
-        """
-        size = self._fragmentSize or len(payload) or 1
-        perFrame = self._perFrameBits
-        offset = 0
-        total = len(payload)
-        while True:
-            piece = payload[offset : offset + size]
-            offset += size
-            fin = offset >= total
-            frameRsv = 0
-            for ext in self._extensions:
-                if ext.rsvBits & perFrame:
-                    bits, piece = ext.encodeFrame(piece, isText, fin)  # type: ignore[attr-defined]
-                    frameRsv |= bits
-            self._sendFrame((0x80 if fin else 0) | b0 | frameRsv, piece)
-            if fin:
-                return
-            b0 = OP_CONTINUATION
-
-    def sendText(self, text: str | bytes) -> None:
-        """
-        Queue a text message.
-        """
-        payload = self._encodeText(text)
-        self._sendMessage(OP_TEXT, payload, True)
-
-    def sendBinary(self, data: bytes) -> None:
-        """
-        Queue a binary message.
-        """
-        self._sendMessage(OP_BINARY, bytes(data), False)
-
-    def _sendControl(self, opcode: int, data: bytes) -> None:
-        if self.sendDone:
-            raise ConnectionClosedError(
-                "cannot send a control frame after the connection started closing"
-            )
-        data = bytes(data)
-        if len(data) > 125:
-            raise LocalProtocolError(f"control frame payload of {len(data)} bytes; at most 125")
-        self._sendFrame(0x80 | opcode, data)
-
-    def sendPing(self, data: bytes) -> None:
-        """
-        Queue a ping.
-        """
-        self._sendControl(OP_PING, data)
-
-    def sendPong(self, data: bytes) -> None:
-        """
-        Queue a pong.
-        """
-        self._sendControl(OP_PONG, data)
-
-    def sendClose(self, code: int | None, reason: str) -> None:
-        """
-        Queue a close frame; nothing may be sent after it.
-        """
-        payload = encodeClosePayload(code, reason)
-        self._sendControl(OP_CLOSE, payload)
-        self.sendDone = True
-
-    def preparedKey(self) -> tuple | None:
-        """
-        The key under which a L{PreparedMessage}'s frame, built once, may be
-        sent as it is on this connection: the empty tuple for a server
-        connection with no extension, the extensions' shared encoding key
-        (see C{sharedEncodingKeyOf}) when each of them encodes a message
-        the same way on every connection with the same settings; L{None}
-        for a client (which masks), with outgoing fragmentation, or with an
-        extension whose encoding depends on what was sent before (context
-        takeover).
-        """
-        if self._isClient or self._fragmentSize is not None:
-            return None
-        if not self._extensions:
-            return ()
-        return sharedEncodingKeyOf(self._extensions)  # type: ignore[return-value]
-
-    def canSendPrepared(self) -> bool:
-        """
-        Whether a L{PreparedMessage} built once may be sent as it is on this
-        connection (see L{preparedKey}).
-        """
-        return self.preparedKey() is not None
-
 
 class PlainServerHybiFramer(HybiFramer):
     """
@@ -654,7 +464,7 @@ class PlainServerHybiFramer(HybiFramer):
         payload = self._encodeText(text)
         n = len(payload)
         if n < 126:
-            self._out.append(_pack2(0x81, n) + payload)
+            self._out.append(pack2(0x81, n) + payload)
         else:
             self._sendFrame(0x81, payload)
 
@@ -663,6 +473,6 @@ class PlainServerHybiFramer(HybiFramer):
             self._checkSend()
         n = len(data)
         if n < 126:
-            self._out.append(_pack2(0x82, n) + data)
+            self._out.append(pack2(0x82, n) + data)
         else:
             self._sendFrame(0x82, bytes(data))
