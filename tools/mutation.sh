@@ -111,15 +111,16 @@ counts = {}
 for result in status.values():
     counts[result] = counts.get(result, 0) + 1
 killed = counts.get("killed", 0)
-# A mutant that made the tests hang or crash the interpreter was noticed too.
+# A mutant that made the tests hang or crash the interpreter was noticed too;
+# one that no test runs ("no tests") was not.
 noticed = killed + counts.get("timeout", 0) + counts.get("segfault", 0)
-judged = noticed + counts.get("survived", 0)
+judged = noticed + counts.get("survived", 0) + counts.get("no tests", 0)
 rate = f"{100 * noticed / judged:.1f}%" if judged else "n/a"
 detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 print(f"{sys.argv[1]}: {len(status)} mutants, {detail}; kill rate {rate}")
 for name, result in sorted(status.items()):
-    if result == "survived":
-        print(f"    survived: {name}", file=sys.stderr)
+    if result in ("survived", "no tests"):
+        print(f"    {result}: {name}", file=sys.stderr)
 EOF
 )
     echo "$line"
