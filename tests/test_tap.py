@@ -162,6 +162,22 @@ class CommandLineTests(SynchronousTestCase):
         server = parse("--listen", "tcp:0", "-l", "unix:/tmp/x.sock")["server"]
         self.assertEqual(server.listen, ["tcp:0", "unix:/tmp/x.sock"])
 
+    def test_allowedOriginNone(self) -> None:
+        """
+        C{--allowed-origin none} (any case) admits requests without an
+        Origin header, beside the origins listed; a codec server built with
+        those options accepts such a request.
+        """
+        from twisted_ws.codec import ClientConnection, RequestReceived, ServerConnection
+
+        options = libraryOptions(
+            parse("--allowed-origin", "https://a.example", "--allowed-origin", "None")
+        )
+        self.assertEqual(options.allowedOrigins, ("https://a.example", None))
+        client = ClientConnection("example.com", "/")
+        events = ServerConnection(options).receiveData(client.dataToSend())
+        self.assertEqual([type(e) for e in events], [RequestReceived])
+
     def test_libraryOptions(self) -> None:
         """
         Every library option reaches the L{twisted_ws.Options} field it names.

@@ -128,6 +128,17 @@ def parseStringList(value: object) -> tuple[str, ...]:
     raise ConfigError(f"expected a string or a list of strings, got {typeName(value)}")
 
 
+def parseOrigins(value: object) -> tuple[str | None, ...]:
+    """
+    Parse one allowed origin or a list of them, where C{none} (in any case)
+    stands for requests that carry no Origin header at all (clients that are
+    not browsers).
+    """
+    return tuple(
+        None if origin.strip().lower() == "none" else origin for origin in parseStringList(value)
+    )
+
+
 def versionChoices() -> str:
     """
     The version names C{--protocol-versions} takes, for help texts and
@@ -273,7 +284,13 @@ KINDS: dict[str, Kind] = {
         parseOptionalSeconds, "SECONDS", "In seconds; 0 or 'off' for none.", _formatSeconds
     ),
     "versions": Kind(parseVersions, "LIST", "Comma-separated: " + versionChoices() + ".", str),
-    "origins": Kind(parseStringList, "ORIGIN", "Repeat for several.", str, repeatable=True),
+    "origins": Kind(
+        parseOrigins,
+        "ORIGIN",
+        "Repeat for several; 'none' also accepts requests without an Origin header.",
+        str,
+        repeatable=True,
+    ),
     "strings": Kind(parseStringList, "NAME", "Repeat for several.", str, repeatable=True),
     "compression": Kind(parseBool, None, "", _formatOnOff),
     "quiet": Kind(parseBool, None, "", _formatOnOff),
