@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         WebSocketServerConnection,
         WebSocketServerFactory,
     )
+    from ._reconnecting import webSocketClientService
     from ._resource import WebSocketResource
     from ._url import InvalidURL, WebSocketURL
     from ._wrapping import MessageTransport, WrappingWebSocketFactory
@@ -57,6 +58,7 @@ _WHERE = {
     "WebSocketClientFactory": "._client",
     "InvalidURL": "._url",
     "WebSocketURL": "._url",
+    "webSocketClientService": "._reconnecting",
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
@@ -90,6 +92,7 @@ __all__ = [
     "WebSocketServerFactory",
     "WebSocketURL",
     "WrappingWebSocketFactory",
+    "webSocketClientService",
 ]
 
 
