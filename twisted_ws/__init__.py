@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         WebSocketServerConnection,
         WebSocketServerFactory,
     )
+    from ._proxy import ProxyError
     from ._reconnecting import webSocketClientService
     from ._resource import WebSocketResource
     from ._url import InvalidURL, WebSocketURL
@@ -59,6 +60,7 @@ _WHERE = {
     "InvalidURL": "._url",
     "WebSocketURL": "._url",
     "webSocketClientService": "._reconnecting",
+    "ProxyError": "._proxy",
     "MessageTransport": "._wrapping",
     "WrappingWebSocketFactory": "._wrapping",
     "LocalProtocolError": ".codec",
@@ -78,6 +80,7 @@ __all__ = [
     "OpenTimeout",
     "Options",
     "PreparedMessage",
+    "ProxyError",
     "RedirectError",
     "RejectConnection",
     "TLSError",

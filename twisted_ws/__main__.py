@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         "--insecure", action="store_true", help="for wss://, do not verify the server's certificate"
     )
     parser.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="an HTTP proxy, http://[user:password@]host:port ('' for none; "
+        "by default https_proxy/http_proxy/all_proxy less no_proxy)",
+    )
+    parser.add_argument(
         "--open-timeout", type=float, default=10.0, metavar="SECONDS", help="time allowed to connect (10)"
     )
     return parser
@@ -214,6 +220,7 @@ async def _run(reactor: Any, args: argparse.Namespace) -> int:
             reactor,
             args.url,
             tlsPolicy=_InsecurePolicy() if args.insecure else None,
+            proxy=(args.proxy or False) if args.proxy is not None else None,
             version=version,
             origin=args.origin,
             subprotocols=args.subprotocol,

@@ -470,12 +470,38 @@ class _StandardEndpointFactory:
     """
 
     def __init__(
-        self, reactor: Any, tlsPolicy: Any, connectTimeout: float | None, bindAddress: Any
+        self,
+        reactor: Any,
+        tlsPolicy: Any,
+        connectTimeout: float | None,
+        bindAddress: Any,
+        proxy: str | bool | None = None,
     ) -> None:
         self.reactor = reactor
         self.tlsPolicy = tlsPolicy
         self.connectTimeout = connectTimeout
         self.bindAddress = bindAddress
+        if isinstance(proxy, str) and proxy:
+            from ._proxy import parseProxyURL
+
+            # Checked now: a bad proxy URL is an error of the caller's.
+            parseProxyURL(proxy)
+        self.proxy = proxy
+
+    def proxyFor(self, url: WebSocketURL) -> Any:
+        """
+        The L{ProxyURL<twisted_ws._proxy.ProxyURL>} to reach C{url} through,
+        or L{None}: the proxy given, none when C{False} or C{""} was given,
+        else the one the environment names.
+        """
+        from ._proxy import parseProxyURL, proxyFromEnvironment
+
+        proxy = self.proxy
+        if proxy is None or proxy is True:
+            return proxyFromEnvironment(url)
+        if not proxy:
+            return None
+        return parseProxyURL(proxy)  # type: ignore[arg-type]
 
     def endpointForURL(self, url: WebSocketURL) -> IStreamClientEndpoint:
         """
@@ -488,7 +514,16 @@ class _StandardEndpointFactory:
             kwargs["timeout"] = self.connectTimeout
         if self.bindAddress is not None:
             kwargs["bindAddress"] = self.bindAddress
-        endpoint: IStreamClientEndpoint = HostnameEndpoint(self.reactor, url.host, url.port, **kwargs)
+        proxy = self.proxyFor(url)
+        endpoint: IStreamClientEndpoint
+        if proxy is None:
+            endpoint = HostnameEndpoint(self.reactor, url.host, url.port, **kwargs)
+        else:
+            from ._proxy import TunnelEndpoint
+
+            endpoint = TunnelEndpoint(
+                HostnameEndpoint(self.reactor, proxy.host, proxy.port, **kwargs), proxy, url.host, url.port
+            )
         if url.secure:
             endpoint = wrapClientTLS(self.creatorFor(url), endpoint)
         return endpoint
@@ -610,6 +645,7 @@ class WebSocketClientEndpoint:
         tlsPolicy: Any = None,
         connectTimeout: float | None = None,
         bindAddress: Any = None,
+        proxy: str | bool | None = None,
         **kwargs: Any,
     ) -> WebSocketClientEndpoint:
         """
@@ -626,12 +662,20 @@ class WebSocketClientEndpoint:
             default of 30 when L{None}).
         @param bindAddress: the local address to bind to, as for
             C{HostnameEndpoint}.
+        @param proxy: an HTTP proxy URL (C{http://[user:password@]host:port},
+            Basic authentication from its user information) to tunnel
+            through with C{CONNECT}; C{False} for none; by default (L{None})
+            the one the environment names (C{https_proxy} for C{wss://},
+            C{http_proxy} for C{ws://}, C{all_proxy}, less C{no_proxy}, in
+            lower or upper case; loopback hosts are never proxied).
+            C{wss://} through a proxy does TLS with the target inside the
+            tunnel.
         @param kwargs: the keyword arguments of the constructor: C{version},
             C{origin}, C{subprotocols}, C{extensions}, C{headers},
             C{options}, C{maxRedirects}.
         @raise InvalidURL: C{url} is not a WebSocket URL.
         """
-        endpointFactory = _StandardEndpointFactory(reactor, tlsPolicy, connectTimeout, bindAddress)
+        endpointFactory = _StandardEndpointFactory(reactor, tlsPolicy, connectTimeout, bindAddress, proxy)
         return cls(endpointFactory, url, reactor=reactor, **kwargs)
 
     def endpointFor(self, url: WebSocketURL) -> IStreamClientEndpoint:
@@ -658,7 +702,8 @@ class WebSocketClientEndpoint:
         @return: a L{Deferred} (awaitable) that fires with that protocol once
             the opening handshake has succeeded, or fails with:
             C{twisted.internet.error.ConnectError} subclasses (refused, DNS
-            lookup failed, TCP timeout), L{TLSError}, L{HandshakeRejected} (a
+            lookup failed, TCP timeout), L{ProxyError<twisted_ws.ProxyError>}
+            (the proxy refused the tunnel, 407 included), L{TLSError}, L{HandshakeRejected} (a
             status other than 101), the codec's L{HandshakeError} subclasses
             (C{InvalidAccept}, C{InvalidChallenge}, C{InvalidHeader},
             C{NegotiationError}), L{RedirectError}, L{OpenTimeout}, or
