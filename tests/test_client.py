@@ -891,3 +891,87 @@ class CloseTests(LoopbackMixin, TestCase):
         self.assertIsInstance(ends[0], CleanClose)
         self.assertTrue(ends[0].closedByPeer)
 
+
+
+class ScriptedServerTests(SynchronousTestCase):
+    """
+    The client against the codec's server on a L{StringTransport}, bytes
+    fed one at a time, time on the memory reactor's clock.
+    """
+
+    def setUp(self) -> None:
+        from twisted.internet.testing import StringTransport
+
+        from twisted_ws.codec import ServerConnection
+
+        self.clock = MemoryReactorClock()
+        self.protocol: Any = None
+        self.transport = StringTransport()
+        self.server = ServerConnection(Options(), secure=False)
+        test = self
+
+        class Endpoint:
+            def connect(self, factory: Any) -> defer.Deferred[Any]:
+                p = factory.buildProtocol(None)
+                test.protocol = p
+                p.makeConnection(test.transport)
+                return defer.succeed(p)
+
+        class EndpointFactory:
+            reactor = self.clock
+
+            def endpointForURL(self, url: Any) -> Endpoint:
+                return Endpoint()
+
+        self.EndpointFactory = EndpointFactory
+
+    def test_byteByByte(self) -> None:
+        """
+        Every version opens with the answer fed one byte at a time, and a
+        message that follows the answer in the same bytes is delivered.
+        """
+        for version in ALL_VERSIONS:
+            self.setUp()
+            d = self._openWithMessage(version)
+            client = self.successResultOf(d)
+            self.assertEqual(client.messages, ["first"])
+            self.assertEqual(client.events, ["started", "finished"])
+
+    def _openWithMessage(self, version: Version) -> defer.Deferred[Any]:
+        endpoint = WebSocketClientEndpoint(self.EndpointFactory(), "ws://device.test/ws", version=version)
+        d = endpoint.connect(WebSocketClientFactory(Recorder))
+        request = self.transport.value()
+        self.transport.clear()
+        self.server.receiveData(request)
+        self.server.accept(None)
+        self.server.sendTextMessage("first")
+        answer = self.server.dataToSend()
+        for i in range(len(answer)):
+            self.protocol.dataReceived(answer[i : i + 1])
+        return d
+
+    def test_closeWaitsForServerThenTimesOut(self) -> None:
+        """
+        After the closing handshake the client does not end TCP at once; it
+        does after the close timeout, and the close is still clean.
+        """
+        endpoint = WebSocketClientEndpoint(
+            self.EndpointFactory(), "ws://device.test/ws", options=Options(closeTimeout=2.0)
+        )
+        d = endpoint.connect(WebSocketClientFactory(Recorder))
+        self.server.receiveData(self.transport.value())
+        self.transport.clear()
+        self.server.accept(None)
+        self.protocol.dataReceived(self.server.dataToSend())
+        client = self.successResultOf(d)
+        client.loseConnection(4001, "client done")
+        events = self.server.receiveData(self.transport.value())
+        self.assertEqual([(e.code, e.reason) for e in events if hasattr(e, "code")], [(4001, "client done")])
+        self.protocol.dataReceived(self.server.dataToSend())
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(2.0)
+        self.assertTrue(self.transport.disconnecting)
+        self.protocol.connectionLost(Failure(error.ConnectionDone()))
+        closed = self.successResultOf(client.lost)
+        self.assertIsInstance(closed, CleanClose)
+        self.assertEqual(closed.code, 4001)
