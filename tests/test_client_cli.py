@@ -211,3 +211,42 @@ class InteractiveTests(TestCase):
         self.assertIn(b"> ", out)
         self.assertIn(b"< hi there", out)
         self.assertIn(b"connection closed: 1000", out)
+
+
+class Refusing(protocol.Protocol):
+    """
+    An HTTP proxy that wants credentials it never accepts.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        self.transport.loseConnection()
+
+
+class ProxyOptionTests(TestCase):
+    """
+    --proxy sends the connection through an HTTP proxy.
+    """
+
+    timeout = 60
+
+    async def test_proxyRefuses(self) -> None:
+        """
+        A proxy's refusal is printed on standard error, status 1.
+        """
+        port = await endpoints.serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+            protocol.Factory.forProtocol(Refusing)
+        )
+        self.addCleanup(port.stopListening)
+        collect = Collect(b"")
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        args = ["--proxy", f"http://127.0.0.1:{port.getHost().port}", "ws://127.0.0.1:9/"]
+        process = reactor.spawnProcess(
+            collect, sys.executable, [sys.executable, "-m", "twisted_ws", *args], env=env, path=ROOT
+        )
+        call = reactor.callLater(30, process.signalProcess, "KILL")
+        code, out, err = await collect.done
+        if call.active():
+            call.cancel()
+        self.assertEqual(code, 1)
+        self.assertIn(b"407", err)
