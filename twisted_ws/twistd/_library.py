@@ -14,7 +14,8 @@ from importlib import import_module
 from typing import Any
 
 from twisted_ws._options import Options as LibraryOptions
-from twisted_ws.codec import Version
+from twisted_ws.codec import DeflateFrame, PerMessageDeflate, Version
+from twisted_ws.codec._deflateframe import DEFLATE_FRAME_NAMES
 
 from ._values import KINDS, ConfigError, Kind
 
@@ -111,10 +112,60 @@ def fieldsWithoutOption() -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(LibraryOptions) if f.metadata["option"] is None]
 
 
+#: The options that say how C{--compression} and C{--deflate-frame}
+#: compress: they all make the C{extensions} field together, and come right
+#: after C{--compression} in the table.
+COMPRESSION_OPTIONS: tuple[LibraryOption, ...] = (
+    LibraryOption(
+        "compression-no-context-takeover", "extensions", "bool",
+        "Compress and decompress every message with an empty window on both "
+        "sides (server_no_context_takeover and client_no_context_takeover), "
+        "so that a connection keeps no compression context between messages: "
+        "less memory per connection, a lower ratio, and a broadcast "
+        "compressed once for all such connections.",
+        "off",
+    ),
+    LibraryOption(
+        "compression-window-bits", "extensions", "window-bits",
+        "The largest deflate window, as server_max_window_bits and (where the "
+        "client allows) client_max_window_bits: each bit less halves the "
+        "window's memory.",
+        "15",
+    ),
+    LibraryOption(
+        "compression-level", "extensions", "compression-level",
+        "zlib's compression level for what the server sends.",
+        "-1",
+    ),
+    LibraryOption(
+        "compression-mem-level", "extensions", "mem-level",
+        "zlib's memLevel for what the server sends: its compressor's hash "
+        "tables take 2 ** (memLevel + 9) bytes.",
+        "8",
+    ),
+    LibraryOption(
+        "compression-min-size", "extensions", "size-or-zero",
+        "Messages shorter than this are sent uncompressed.",
+        "0",
+    ),
+    LibraryOption(
+        "deflate-frame", "extensions", "bool",
+        "Also accept the hybi-era per-frame compression (x-webkit-deflate-frame "
+        "and deflate-frame) from old clients that do not offer "
+        "permessage-deflate; the compression options above apply to it too.",
+        "off",
+    ),
+)
+
+#: The names of the options that make the C{extensions} field.
+COMPRESSION_NAMES = frozenset({"compression"} | {option.name for option in COMPRESSION_OPTIONS})
+
+
 def libraryOptions() -> tuple[LibraryOption, ...]:
     """
     Make the library options from the metadata of L{twisted_ws.Options}'s
-    fields, in field order.
+    fields, in field order, with L{COMPRESSION_OPTIONS} after
+    C{--compression}.
     """
     apps = appDefaults()
     table = []
@@ -125,6 +176,8 @@ def libraryOptions() -> tuple[LibraryOption, ...]:
         value = f.metadata["value"]
         shown = _shownDefault(f, KINDS[value], apps)
         table.append(LibraryOption(name, f.name, value, f.metadata["help"], shown))
+        if name == "compression":
+            table.extend(COMPRESSION_OPTIONS)
     return tuple(table)
 
 
@@ -157,6 +210,62 @@ def compressionExtensions() -> tuple[Any, ...]:
     )
 
 
+def compressionFactories(settings: dict[str, Any]) -> tuple[Any, ...]:
+    """
+    The extension factories for the compression options among C{settings}:
+    a L{twisted_ws.codec.PerMessageDeflate} for C{compression}, then, for
+    C{deflate-frame}, a L{twisted_ws.codec.DeflateFrame} for each of its
+    two names, all tuned by the other compression options.
+
+    @param settings: option values by option name; the names not in
+        L{COMPRESSION_NAMES} are ignored.
+    @raise ConfigError: if a tuning option is given and neither kind of
+        compression is.
+    """
+    permessage = bool(settings.get("compression"))
+    perFrame = bool(settings.get("deflate-frame"))
+    tuning = [
+        name for name in sorted(COMPRESSION_NAMES - {"compression", "deflate-frame"})
+        if name in settings
+    ]
+    if not (permessage or perFrame):
+        # Turning compression off explicitly (an application's own table
+        # may) leaves the server-wide tuning without effect; tuning given
+        # with no compression at all is a mistake.
+        if tuning and "compression" not in settings and "deflate-frame" not in settings:
+            raise ConfigError(
+                f"{', '.join('--' + name for name in tuning)} needs --compression or --deflate-frame"
+            )
+        return ()
+    noContext = bool(settings.get("compression-no-context-takeover"))
+    bits = settings.get("compression-window-bits")
+    common = {
+        "compressionLevel": settings.get("compression-level", -1),
+        "memLevel": settings.get("compression-mem-level", 8),
+        "minSize": settings.get("compression-min-size", 0),
+    }
+    factories: list[Any] = []
+    if permessage:
+        factories.append(PerMessageDeflate(
+            serverNoContextTakeover=noContext,
+            clientNoContextTakeover=noContext,
+            serverMaxWindowBits=bits,
+            clientMaxWindowBits=bits,
+            **common,
+        ))
+    if perFrame:
+        for name in DEFLATE_FRAME_NAMES:
+            factories.append(DeflateFrame(
+                name,
+                noContextTakeover=noContext,
+                maxWindowBits=bits,
+                localNoContextTakeover=noContext,
+                localMaxWindowBits=bits,
+                **common,
+            ))
+    return tuple(factories)
+
+
 def _fieldValue(option: LibraryOption, value: Any) -> Any:
     """
     The L{twisted_ws.Options} field value for a parsed option value.
@@ -183,7 +292,10 @@ def makeLibraryOptions(settings: dict[str, Any], defaults: dict[str, Any]) -> Li
     kwargs = dict(defaults)
     for name, value in settings.items():
         option = LIBRARY_BY_NAME[name]
-        kwargs[option.field] = _fieldValue(option, value)
+        if name not in COMPRESSION_NAMES:
+            kwargs[option.field] = _fieldValue(option, value)
+    if COMPRESSION_NAMES.intersection(settings):
+        kwargs["extensions"] = compressionFactories(settings)
     try:
         return LibraryOptions(**kwargs)
     except (TypeError, ValueError) as e:

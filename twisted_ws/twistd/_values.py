@@ -232,6 +232,52 @@ def parsePath(value: object) -> str:
     return path
 
 
+def _parseWholeNumber(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ConfigError(f"expected {what} from {low} to {high}, got {value!r}") from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"expected {what} from {low} to {high}, got {typeName(value)}")
+    if not low <= value <= high:
+        raise ConfigError(f"expected {what} from {low} to {high}, got {value}")
+    return value
+
+
+def parseWindowBits(value: object) -> int:
+    """
+    Parse a deflate window size in bits, 9 to 15 (zlib cannot compress with
+    an 8-bit window).
+    """
+    return _parseWholeNumber(value, "a window size in bits", 9, 15)
+
+
+def parseCompressionLevel(value: object) -> int:
+    """
+    Parse a zlib compression level: 0 to 9, or -1 for zlib's default (6).
+    """
+    return _parseWholeNumber(value, "a compression level", -1, 9)
+
+
+def parseMemLevel(value: object) -> int:
+    """
+    Parse a zlib memLevel, 1 to 9.
+    """
+    return _parseWholeNumber(value, "a memLevel", 1, 9)
+
+
+def parseSizeOrZero(value: object) -> int:
+    """
+    Parse a size in bytes as L{parseSize} does, where C{0} is allowed.
+    """
+    if (isinstance(value, int) and not isinstance(value, bool) and value == 0) or (
+        isinstance(value, str) and value.strip() == "0"
+    ):
+        return 0
+    return parseSize(value)
+
+
 def _formatSeconds(value: Any) -> str:
     if value is None:
         return "none"
@@ -294,5 +340,13 @@ KINDS: dict[str, Kind] = {
     "strings": Kind(parseStringList, "NAME", "Repeat for several.", str, repeatable=True),
     "compression": Kind(parseBool, None, "", _formatOnOff),
     "quiet": Kind(parseBool, None, "", _formatOnOff),
+    "window-bits": Kind(parseWindowBits, "BITS", "From 9 to 15.", str),
+    "compression-level": Kind(
+        parseCompressionLevel, "LEVEL", "From 0 (store) to 9 (best); -1 for zlib's default (6).", str
+    ),
+    "mem-level": Kind(parseMemLevel, "LEVEL", "From 1 to 9.", str),
+    "size-or-zero": Kind(
+        parseSizeOrZero, "SIZE", "In bytes, or with a suffix: KiB, MiB, GiB; 0 for none.", formatSize
+    ),
     "bool": Kind(parseBool, None, "", _formatOnOff),
 }
