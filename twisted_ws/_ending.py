@@ -49,6 +49,7 @@ class ConnectionEnding(protocol.Protocol):
     _abortReason: ConnectionClosed | None
     _endAfterFlush: bool
     _wasOpen: bool
+    _stats: Any
 
     def _deliver(self, events: list) -> None:
         raise NotImplementedError
@@ -137,6 +138,9 @@ class ConnectionEnding(protocol.Protocol):
                 clean=closed.wasClean,
             )
         self._flow.stop()
+        stats = self._stats
+        if stats is not None and self._wasOpen and codec.version is not None:
+            stats.closed(codec.version.label, closed.code, closed.wasClean, closed.reason or "")
         app = self.application
         if app is not None:
             app.connectionLost(Failure(closed))

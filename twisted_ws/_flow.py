@@ -120,6 +120,9 @@ class SendFlow:
         if self.bufferedAmount() <= self.owner.options.writeHighWater:
             return
         self.paused = True
+        stats = self.owner._stats
+        if stats is not None:
+            stats.backpressure += 1
         self._scheduleDrainCheck()
         if self.producer is not None:
             if self.streaming:

@@ -53,6 +53,22 @@ class WebSocketServerConnection(WebSocketConnection):
         self.webRequest: Any = None
         self._presetCodec = codec
         self._responseHeaders: list[tuple[str, str]] | None = None
+        stats = getattr(factory, "stats", None)
+        if stats is not None:
+            self._stats = stats
+            self.__class__ = _CountedServerConnection
+
+    def connectionMade(self) -> None:
+        connections = getattr(self.factory, "connections", None)
+        if connections is not None:
+            connections.add(self)
+        super().connectionMade()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        connections = getattr(self.factory, "connections", None)
+        if connections is not None:
+            connections.discard(self)
+        super().connectionLost(reason)
 
     def _buildCodec(self) -> ServerConnection:
         codec, self._presetCodec = self._presetCodec, None
@@ -143,10 +159,38 @@ class WebSocketServerConnection(WebSocketConnection):
         codec = self.codec
         assert isinstance(codec, ServerConnection)
         status = rejection.status if 400 <= rejection.status <= 599 else 403
+        if self._stats is not None:
+            self._stats.handshakeFailed(status)
         codec.reject(status, rejection.reason, rejection.headers)
         self._abortReason = AbnormalClose(
             1006, f"handshake refused with HTTP {status}", False, False
         )
+
+
+class _CountedServerConnection(WebSocketServerConnection):
+    """
+    A server connection whose factory counts (L{twisted_ws._metrics}): it
+    counts the messages it sends as well.  Connections of factories that do
+    not count never pay for it.
+    """
+
+    __slots__ = ()
+
+    def sendTextMessage(self, text: str | bytes) -> None:
+        self._stats.sentText(text)
+        super().sendTextMessage(text)
+
+    def sendBytesMessage(self, data: bytes) -> None:
+        self._stats.sentBytes(data)
+        super().sendBytesMessage(data)
+
+    def sendPreparedMessage(self, message: Any) -> None:
+        data = message.data
+        if data.__class__ is str:
+            self._stats.sentText(data)
+        else:
+            self._stats.sentBytes(data)
+        super().sendPreparedMessage(message)
 
 
 class WebSocketServerFactory(protocol.Factory):
@@ -160,9 +204,14 @@ class WebSocketServerFactory(protocol.Factory):
     @ivar protocol: the application's L{WebSocketProtocol} subclass.
     @ivar options: the L{Options} of every connection.
     @ivar reactor: the reactor whose clock the timers use.
+    @ivar connections: the open connections (from TCP connect to TCP
+        close), for L{twisted_ws._drain.drainConnections}.
+    @ivar stats: a L{twisted_ws._metrics.ConnectionStats} the connections
+        count into, or L{None} (the default) for no counting.
     """
 
     protocol: Any = WebSocketProtocol
+    stats: Any = None
     options: Options
 
     def __init__(
@@ -179,6 +228,7 @@ class WebSocketServerFactory(protocol.Factory):
 
             reactor = _reactor  # type: ignore[assignment]
         self.reactor = reactor
+        self.connections: set[WebSocketServerConnection] = set()
 
     def buildProtocol(self, addr: IAddress) -> WebSocketServerConnection:  # type: ignore[override]
         """

@@ -88,6 +88,7 @@ class WireProtocol(ConnectionEnding):
         "_endAfterFlush",
         "_wasOpen",
         "_batched",
+        "_stats",
     )
 
     codec: Connection
@@ -113,6 +114,8 @@ class WireProtocol(ConnectionEnding):
         self._endAfterFlush = False
         self._wasOpen = False
         self._batched = 0
+        #: The L{twisted_ws._metrics.ConnectionStats} counted into, if any.
+        self._stats: Any = None
 
     def _buildCodec(self) -> Connection:
         """
@@ -141,6 +144,8 @@ class WireProtocol(ConnectionEnding):
         try:
             events = self.codec.receiveData(data)
             if events:
+                if self._stats is not None:
+                    self._stats.received(events)
                 self._deliver(events)
         finally:
             self._inReceive = False
@@ -207,6 +212,8 @@ class WireProtocol(ConnectionEnding):
         elif cls is RequestReceived:
             self._requestReceived(event.request)
         elif cls is HandshakeFailed:
+            if self._stats is not None:
+                self._stats.handshakeFailed(event.status)
             _log.info(
                 "WebSocket handshake from {peer} failed: {status} {reason}",
                 peer=self._peerText(),
@@ -245,6 +252,8 @@ class WireProtocol(ConnectionEnding):
         """
         self._wasOpen = True
         self._flushState()
+        if self._stats is not None:
+            self._stats.opened(self.codec.version.label if self.codec.version else "?")
         if self.options.logConnections:
             _log.debug(
                 "WebSocket {version} connection with {peer} opened",

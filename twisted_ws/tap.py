@@ -21,17 +21,22 @@ configuration (C{_config}), the applications (C{_apps}), the resource tree
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from twisted.application import service
+from twisted.internet import endpoints
 from twisted.python import usage
 
+from twisted_ws._drain import DrainService, DrainState
 from twisted_ws.twistd._apps import AppContext, BuiltApp, LoadedApp, buildApps, checkApps, loadApp
 from twisted_ws.twistd._config import (
     DEFAULT_LISTEN,
     DEFAULT_PATH,
+    OPERATIONS,
     AppConfig,
     CommandLine,
     ConfigurationError,
@@ -47,7 +52,7 @@ from twisted_ws.twistd._library import (
     compressionExtensions,
     makeLibraryOptions,
 )
-from twisted_ws.twistd._services import ServerService, checkEndpoints, listen
+from twisted_ws.twistd._services import ListeningService, ServerService, checkEndpoints, listen
 from twisted_ws.twistd._site import demoDirectory
 from twisted_ws.twistd._site import makeRootFactory as _makeRoot
 from twisted_ws.twistd._values import EVERY_PATH, VERSION_ALIASES, ConfigError
@@ -84,6 +89,23 @@ class Options(usage.Options):
         ],
         ["static", "s", None, "A directory of files served at / beside the WebSocket."],
         ["config", "c", None, "Read settings from this TOML file."],
+        [
+            "health", None, None,
+            "Answer plain HTTP GETs of this path (say /healthz) with 200, and "
+            "with 503 once the server is draining.",
+        ],
+        [
+            "drain-timeout", None, None,
+            "On stopping, how long to wait (seconds) for the connections, closed "
+            "with 1001, to finish their closing handshakes. [default: 5]",
+        ],
+        [
+            "metrics", None, None,
+            "Serve Prometheus metrics at /metrics on this endpoint, such as "
+            "tcp:9100:interface=127.0.0.1 (needs prometheus_client). "
+            "[default: $TWISTED_WS_METRICS, else none]",
+        ],
+        ["log-format", None, None, "'text' (twistd's lines) or 'json' (one JSON object a line)."],
     ]
 
     def __init__(self) -> None:
@@ -124,10 +146,17 @@ class Options(usage.Options):
         """
         cli = CommandLine(list(self["listen"]), self["app"], self["path"], self["static"],
                           self["config"], dict(self["settings"]))
+        for key in OPERATIONS:
+            if self[key] is not None:
+                cli.operations[key] = self[key]
+        if "metrics" not in cli.operations and os.environ.get("TWISTED_WS_METRICS"):
+            cli.operations["metrics"] = os.environ["TWISTED_WS_METRICS"]
         config = mergeConfig(cli, self.problems)
         checkEndpoints(config, self._reactor if self._reactor is not None else _globalReactor(),
                        self.problems)
         checkApps(config, self.problems)
+        if config.metrics is not None and importlib.util.find_spec("prometheus_client") is None:
+            self.problems.add("--metrics", "needs prometheus_client: pip install twisted_ws[metrics]")
         for notice in self.problems.notices:
             self.stderr.write(notice + "\n")
         self.problems.raiseIfAny()
@@ -209,8 +238,42 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
         raise usage.UsageError("options were not parsed")
     top = ServerService(serverConfig.apps)
     built = buildApps(serverConfig, reactor, top.appServices)
-    listen(top, reactor, serverConfig.listen, _makeRoot(built, serverConfig.static))
+    factories = [b.factory for b in built if hasattr(b.factory, "connections")]
+    if serverConfig.metrics is not None:
+        from twisted_ws._metrics import enableStats
+        from twisted_ws.metrics import makeRegistry, metricsSite
+
+        stats = [enableStats(f, b.config.name) for b in built for f in [b.factory] if f in factories]
+        endpoint = endpoints.serverFromString(reactor, serverConfig.metrics)
+        ListeningService(serverConfig.metrics, endpoint, metricsSite(makeRegistry(stats))
+                         ).setServiceParent(top)
+    state = DrainState()
+    root = _makeRoot(built, serverConfig.static, serverConfig.health, state)
+    listen(top, reactor, serverConfig.listen, root)
+    # Added last, so stopped first: it closes the connections while the
+    # ports stop listening.
+    DrainService(factories, serverConfig.drainTimeout, reactor, state).setServiceParent(top)
+    if serverConfig.logFormat == "json":
+        top.logObserver = jsonObserver(config)
     return top
+
+
+def jsonObserver(config: Any) -> Any:
+    """
+    The JSON log observer of C{--log-format json}: one JSON object a line
+    (L{twisted.logger.jsonFileLogObserver}), to twistd's log file, or to
+    standard output when it logs there (C{-n}, or C{--logfile -}).
+    """
+    from twisted.logger import jsonFileLogObserver
+    from twisted.python.logfile import LogFile
+
+    parent = getattr(config, "parent", None) or {}
+    logfile = parent.get("logfile") if hasattr(parent, "get") else None
+    nodaemon = parent.get("nodaemon") if hasattr(parent, "get") else True
+    if logfile == "-" or (not logfile and nodaemon):
+        return jsonFileLogObserver(sys.stdout)
+    out = LogFile.fromFullPath(logfile or "twistd.log")
+    return jsonFileLogObserver(out)  # type: ignore[arg-type]
 
 
 __all__ = [

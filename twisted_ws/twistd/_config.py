@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._library import DEPRECATED_NAMES, LIBRARY_BY_NAME
-from ._values import ConfigError, parsePath, parseString, parseStringList, typeName
+from ._values import ConfigError, parsePath, parseSeconds, parseString, parseStringList, typeName
 
 #: The endpoint used when no C{--listen} is given.
 DEFAULT_LISTEN = "tcp:8080"
@@ -133,9 +133,42 @@ class ServerConfig:
     settings: dict[str, Any]
     listenOrigin: str = "--listen"
     staticOrigin: str = "--static"
+    drainTimeout: float = 5.0
+    health: str | None = None
+    metrics: str | None = None
+    logFormat: str = "text"
 
 
-_SERVER_KEYS = {"listen", "app", "path", "static"}
+def parseHealthPath(value: object) -> str:
+    """
+    Parse the health check's path: an absolute path other than C{/}.
+    """
+    path = parsePath(value)
+    if path in ("*", "/"):
+        raise ConfigError(f"expected a path such as /healthz, got {path!r}")
+    return path
+
+
+def parseLogFormat(value: object) -> str:
+    """
+    Parse a log format: C{"text"} (twistd's lines) or C{"json"}.
+    """
+    text = parseString(value).strip().lower()
+    if text not in ("text", "json"):
+        raise ConfigError(f"expected 'text' or 'json', got {value!r}")
+    return text
+
+
+#: The operations settings: file key (and long option) to parser and
+#: L{ServerConfig} attribute.
+OPERATIONS = {
+    "drain-timeout": (parseSeconds, "drainTimeout"),
+    "health": (parseHealthPath, "health"),
+    "metrics": (parseString, "metrics"),
+    "log-format": (parseLogFormat, "logFormat"),
+}
+
+_SERVER_KEYS = {"listen", "app", "path", "static"} | set(OPERATIONS)
 _KNOWN = set(LIBRARY_BY_NAME) | set(DEPRECATED_NAMES)
 
 
@@ -245,6 +278,11 @@ def parseConfigFile(path: str, problems: Problems | None = None) -> dict[str, An
                 if value is not None:
                     result[key] = list(value) if key == "listen" else value
         _parseApps(data, path, result, found)
+        for key, (parseOperation, _) in OPERATIONS.items():
+            if key in data:
+                parsed = found.parse(f"{path}: {key}", parseOperation, data[key], _FAILED)
+                if parsed is not _FAILED:
+                    result.setdefault("operations", {})[key] = parsed
     if mine:
         found.raiseIfAny()
     return result
@@ -270,6 +308,8 @@ class CommandLine:
     @ivar static: C{--static}, or L{None}.
     @ivar config: C{--config}, or L{None}.
     @ivar settings: library option values by option name.
+    @ivar operations: the operations options given (C{--health}, ...), by
+        L{OPERATIONS} key, as given.
     """
 
     listen: list[str] = field(default_factory=list)
@@ -278,6 +318,7 @@ class CommandLine:
     static: str | None = None
     config: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    operations: dict[str, Any] = field(default_factory=dict)
 
 
 def _chooseApps(cli: CommandLine, fromFile: dict[str, Any], problems: Problems) -> list[AppConfig]:
@@ -325,4 +366,26 @@ def mergeConfig(cli: CommandLine, problems: Problems) -> ServerConfig:
         config.staticOrigin = f"{cli.config}: static"
     if config.static is not None and not os.path.isdir(config.static):
         problems.add(config.staticOrigin, f"{config.static!r} is not a directory")
+    _mergeOperations(cli, fromFile, config, problems)
     return config
+
+
+def _mergeOperations(
+    cli: CommandLine, fromFile: dict[str, Any], config: ServerConfig, problems: Problems
+) -> None:
+    """
+    Set the operations settings of C{config}: the command line's, else the
+    file's; check that the health check's path is free.
+    """
+    values = dict(fromFile.get("operations", {}))
+    for key, raw in cli.operations.items():
+        parse = OPERATIONS[key][0]
+        value = problems.parse(f"--{key}", parse, raw, _FAILED)
+        if value is not _FAILED:
+            values[key] = value
+    for key, value in values.items():
+        setattr(config, OPERATIONS[key][1], value)
+    if config.health is not None:
+        for app in config.apps:
+            if app.path == config.health:
+                problems.add("--health", f"path {config.health!r} is already used by {app.origin}")

@@ -63,12 +63,24 @@ class ServerService(service.MultiService):
 
     @ivar apps: the applications (L{AppConfig}s), for the log line.
     @ivar appServices: the parent of the applications' own services.
+    @ivar logObserver: the log observer C{twistd} should log to (the JSON
+        one of C{--log-format json}), or L{None} for its own.
     """
 
     def __init__(self, apps: list[Any]) -> None:
         super().__init__()
         self.apps = apps
         self.appServices = service.MultiService()
+        self.logObserver: Any = None
+
+    def setServiceParent(self, parent: Any) -> None:
+        # twistd logs to the ILogObserver component of its application, if
+        # it has one (and no --logger was given).
+        if self.logObserver is not None and hasattr(parent, "setComponent"):
+            from twisted.logger import ILogObserver
+
+            parent.setComponent(ILogObserver, self.logObserver)
+        super().setServiceParent(parent)
 
     def startService(self) -> None:
         super().startService()
@@ -83,7 +95,8 @@ def checkEndpoints(config: Any, reactor: Any, problems: Any) -> None:
     in C{problems} the ones that do not parse, so that a bad one stops
     C{twistd} before it starts.
     """
-    for description in config.listen:
+    extra = [config.metrics] if getattr(config, "metrics", None) else []
+    for description in [*config.listen, *extra]:
         try:
             endpoints.serverFromString(reactor, description)
         except Exception as e:
