@@ -93,7 +93,32 @@ def _baseResource(built: list[Any], staticDirectory: str | None) -> resource.Res
     return root
 
 
-def makeRootFactory(built: list[Any], staticDirectory: str | None) -> IProtocolFactory:
+class HealthCheck(resource.Resource):
+    """
+    The health check: C{200 OK} while the server serves, C{503} once it is
+    draining (see L{twisted_ws._drain.DrainState}).
+
+    @ivar state: the L{DrainState}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, state: Any) -> None:
+        super().__init__()
+        self.state = state
+
+    def render(self, request: Any) -> bytes:
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        if self.state.draining:
+            request.setResponseCode(503)
+            return b"draining\n"
+        return b"ok\n"
+
+
+def makeRootFactory(
+    built: list[Any], staticDirectory: str | None, health: str | None = None, drainState: Any = None
+) -> IProtocolFactory:
     """
     The factory that each endpoint listens with.
 
@@ -105,13 +130,19 @@ def makeRootFactory(built: list[Any], staticDirectory: str | None) -> IProtocolF
 
     @param built: the applications (L{BuiltApp}s).
     @param staticDirectory: a directory served at C{/}, or L{None}.
+    @param health: the health check's path, or L{None} for none.
+    @param drainState: the L{twisted_ws._drain.DrainState} the health check
+        answers from.
     """
     from twisted_ws import WebSocketResource
 
-    if len(built) == 1 and built[0].config.path == EVERY_PATH and staticDirectory is None:
+    if (len(built) == 1 and built[0].config.path == EVERY_PATH and staticDirectory is None
+            and health is None):
         factory: IProtocolFactory = built[0].factory
         return factory
     root = _baseResource(built, staticDirectory)
+    if health is not None:
+        putAt(root, health, HealthCheck(drainState))
     everywhere = None
     for app in built:
         webSocket = WebSocketResource(app.factory)
