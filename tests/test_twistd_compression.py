@@ -7,6 +7,7 @@ in the configuration file, and the extension factories they make.
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -16,6 +17,13 @@ from twisted_ws.twistd import _docs
 from twisted_ws.twistd._library import COMPRESSION_OPTIONS, LIBRARY_BY_NAME, compressionFactories
 
 from .test_tap import libraryOptions, parse
+
+
+def extensionsOf(config: tap.Options, index: int = 0) -> tuple[Any, ...]:
+    """
+    The extension factories the application at C{index} is built with.
+    """
+    return tuple(libraryOptions(config, index).extensions)
 
 
 class CommandLineTests(SynchronousTestCase):
@@ -39,14 +47,14 @@ class CommandLineTests(SynchronousTestCase):
         """
         Without C{--compression} no extension is offered.
         """
-        self.assertEqual(libraryOptions(parse("--listen", "tcp:0")).extensions, ())
+        self.assertEqual(extensionsOf(parse("--listen", "tcp:0")), ())
 
     def test_defaults(self) -> None:
         """
         C{--compression} alone makes one L{PerMessageDeflate} with context
         takeover, no window cap and zlib's defaults.
         """
-        [factory] = libraryOptions(parse("--compression")).extensions
+        [factory] = extensionsOf(parse("--compression"))
         self.assertIsInstance(factory, PerMessageDeflate)
         self.assertEqual(
             (factory.serverNoContextTakeover, factory.clientNoContextTakeover,
@@ -62,11 +70,11 @@ class CommandLineTests(SynchronousTestCase):
         takeover on both sides, the window cap on both sides, the level,
         the memLevel and the threshold.
         """
-        [factory] = libraryOptions(parse(
+        [factory] = extensionsOf(parse(
             "--compression", "--compression-no-context-takeover",
             "--compression-window-bits", "10", "--compression-level", "1",
             "--compression-mem-level", "4", "--compression-min-size", "1KiB",
-        )).extensions
+        ))
         self.assertEqual(
             (factory.serverNoContextTakeover, factory.clientNoContextTakeover,
              factory.serverMaxWindowBits, factory.clientMaxWindowBits,
@@ -79,9 +87,9 @@ class CommandLineTests(SynchronousTestCase):
         The tuned factory answers a browser's offer with the server's
         policy: both no_context_takeover parameters and the window caps.
         """
-        [factory] = libraryOptions(parse(
+        [factory] = extensionsOf(parse(
             "--compression", "--compression-no-context-takeover", "--compression-window-bits", "12",
-        )).extensions
+        ))
         extension = factory.acceptOffer([{"client_max_window_bits": None}])
         self.assertIsNotNone(extension)
         assert extension is not None
@@ -95,10 +103,10 @@ class CommandLineTests(SynchronousTestCase):
         C{--deflate-frame} adds a L{DeflateFrame} for each of its two names,
         after the L{PerMessageDeflate}, tuned by the same options.
         """
-        extensions = libraryOptions(parse(
+        extensions = extensionsOf(parse(
             "--compression", "--deflate-frame", "--compression-window-bits", "11",
             "--compression-no-context-takeover",
-        )).extensions
+        ))
         self.assertIsInstance(extensions[0], PerMessageDeflate)
         frames = extensions[1:]
         self.assertEqual([f.name for f in frames], ["x-webkit-deflate-frame", "deflate-frame"])
@@ -112,7 +120,7 @@ class CommandLineTests(SynchronousTestCase):
         C{--deflate-frame} without C{--compression} accepts deflate-frame
         only.
         """
-        extensions = libraryOptions(parse("--deflate-frame")).extensions
+        extensions = extensionsOf(parse("--deflate-frame"))
         self.assertEqual([type(e) for e in extensions], [DeflateFrame, DeflateFrame])
 
     def test_badValues(self) -> None:
@@ -157,7 +165,7 @@ class CommandLineTests(SynchronousTestCase):
         """
         C{--compression-min-size 0} is allowed: every message is compressed.
         """
-        [factory] = libraryOptions(parse("--compression", "--compression-min-size", "0")).extensions
+        [factory] = extensionsOf(parse("--compression", "--compression-min-size", "0"))
         self.assertEqual(factory.minSize, 0)
 
 
@@ -203,14 +211,14 @@ class ConfigFileTests(SynchronousTestCase):
             compression-no-context-takeover = false
         """)
         config = parse("--config", path)
-        first, *frames = libraryOptions(config, 0).extensions
+        first, *frames = extensionsOf(config, 0)
         self.assertEqual(
             (first.serverNoContextTakeover, first.serverMaxWindowBits, first.compressionLevel,
              first.memLevel, first.minSize),
             (True, 13, 5, 7, 256),
         )
         self.assertEqual(len(frames), 2)
-        self.assertEqual(libraryOptions(config, 1).extensions, ())
+        self.assertEqual(extensionsOf(config, 1), ())
 
     def test_badKey(self) -> None:
         """
