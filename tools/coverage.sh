@@ -14,8 +14,8 @@
 # or the codec falls under its floor.  Data stays in build/coverage/;
 # .venv/bin/python -m coverage html then writes build/coverage/html/.
 #
-# Tests that run twistd in a subprocess (tests.test_twistd, the browser
-# test) count only for what they run in this process.
+# Python subprocesses that the tests start (twistd, python -m twisted_ws)
+# are measured too ([tool.coverage.run] patch = ["subprocess"]).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
