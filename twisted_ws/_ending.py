@@ -50,6 +50,10 @@ class ConnectionEnding(protocol.Protocol):
     _endAfterFlush: bool
     _wasOpen: bool
     _stats: Any
+    _openedAt: float | None
+    _bytesIn: int
+    _bytesOut: int
+    reactor: Any
 
     def _deliver(self, events: list) -> None:
         raise NotImplementedError
@@ -132,10 +136,17 @@ class ConnectionEnding(protocol.Protocol):
         if self._wasOpen and codec.version is not None and self.options.logConnections:
             _log.info(
                 "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
+                wsEvent="closed",
                 version=codec.version.label,
                 peer=self._peerText(),
+                path=self._pathText(),
                 code=closed.code,
                 clean=closed.wasClean,
+                reason=closed.reason,
+                duration=(self.reactor.seconds() - self._openedAt
+                          if self._openedAt is not None else None),
+                bytesReceived=self._bytesIn,
+                bytesSent=self._bytesOut,
             )
         self._flow.stop()
         stats = self._stats
@@ -168,6 +179,13 @@ class ConnectionEnding(protocol.Protocol):
             codec.closedByPeer,
             cause,
         )
+
+    def _pathText(self) -> str | None:
+        """
+        The path of the opening request, for log messages.
+        """
+        request = getattr(self.codec, "request", None)
+        return getattr(request, "path", None)
 
     def _peerText(self) -> str:
         """

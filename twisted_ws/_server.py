@@ -152,7 +152,9 @@ class WebSocketServerConnection(WebSocketConnection):
     def _reject(self, rejection: RejectConnection) -> None:
         _log.info(
             "WebSocket handshake from {peer} refused: {status} {reason}",
+            wsEvent="handshake_failed",
             peer=self._peerText(),
+            path=self._pathText(),
             status=rejection.status,
             reason=rejection.reason,
         )

@@ -89,6 +89,9 @@ class WireProtocol(ConnectionEnding):
         "_wasOpen",
         "_batched",
         "_stats",
+        "_openedAt",
+        "_bytesIn",
+        "_bytesOut",
     )
 
     codec: Connection
@@ -116,6 +119,9 @@ class WireProtocol(ConnectionEnding):
         self._batched = 0
         #: The L{twisted_ws._metrics.ConnectionStats} counted into, if any.
         self._stats: Any = None
+        self._openedAt: float | None = None
+        self._bytesIn = 0
+        self._bytesOut = 0
 
     def _buildCodec(self) -> Connection:
         """
@@ -140,6 +146,7 @@ class WireProtocol(ConnectionEnding):
     # Receiving.
 
     def dataReceived(self, data: bytes) -> None:
+        self._bytesIn += len(data)
         self._inReceive = True
         try:
             events = self.codec.receiveData(data)
@@ -216,6 +223,7 @@ class WireProtocol(ConnectionEnding):
                 self._stats.handshakeFailed(event.status)
             _log.info(
                 "WebSocket handshake from {peer} failed: {status} {reason}",
+                wsEvent="handshake_failed",
                 peer=self._peerText(),
                 status=event.status,
                 reason=event.reason,
@@ -251,14 +259,17 @@ class WireProtocol(ConnectionEnding):
         The opening handshake completed.
         """
         self._wasOpen = True
+        self._openedAt = self.reactor.seconds()
         self._flushState()
         if self._stats is not None:
             self._stats.opened(self.codec.version.label if self.codec.version else "?")
         if self.options.logConnections:
             _log.debug(
                 "WebSocket {version} connection with {peer} opened",
+                wsEvent="opened",
                 version=self.codec.version.label if self.codec.version else "?",
                 peer=self._peerText(),
+                path=self._pathText(),
             )
         if self.application is not None:
             self.application.negotiationFinished()
@@ -299,13 +310,17 @@ class WireProtocol(ConnectionEnding):
         if out and not self._lost:
             n = len(out)
             if n == 1:
+                self._bytesOut += len(out[0])
                 self.transport.write(out[0])
             elif n <= _SEPARATE_ITEMS and sum(map(len, out)) >= _SEPARATE_BYTES:
                 write = self.transport.write
                 for item in out:
+                    self._bytesOut += len(item)
                     write(item)
             else:
-                self.transport.write(b"".join(out))
+                joined = b"".join(out)
+                self._bytesOut += len(joined)
+                self.transport.write(joined)
         if codec.state is not self._state:
             self._flushState()
         if codec.shouldCloseTransport or self._endAfterFlush:

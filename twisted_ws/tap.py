@@ -56,6 +56,7 @@ from twisted_ws.twistd._services import ListeningService, ServerService, checkEn
 from twisted_ws.twistd._site import demoDirectory
 from twisted_ws.twistd._site import makeRootFactory as _makeRoot
 from twisted_ws.twistd._values import EVERY_PATH, VERSION_ALIASES, ConfigError
+from twisted_ws.twistd._workers import ParentWatch, WorkersService, checkWorkers, isWorker
 
 
 class Options(usage.Options):
@@ -89,6 +90,17 @@ class Options(usage.Options):
         ],
         ["static", "s", None, "A directory of files served at / beside the WebSocket."],
         ["config", "c", None, "Read settings from this TOML file."],
+        [
+            "hub", None, None,
+            "The pub/sub hub the applications share: memory: (this process only) or "
+            "redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS; needs the redis extra). "
+            "[default: memory:]",
+        ],
+        [
+            "workers", None, None,
+            "Serve the listening sockets with this many worker processes (with an "
+            "app on a hub, the hub must be on Redis). [default: 1]",
+        ],
         [
             "health", None, None,
             "Answer plain HTTP GETs of this path (say /healthz) with 200, and "
@@ -146,6 +158,7 @@ class Options(usage.Options):
         """
         cli = CommandLine(list(self["listen"]), self["app"], self["path"], self["static"],
                           self["config"], dict(self["settings"]))
+        cli.hub, cli.workers = self["hub"], self["workers"]
         for key in OPERATIONS:
             if self[key] is not None:
                 cli.operations[key] = self[key]
@@ -155,6 +168,8 @@ class Options(usage.Options):
         checkEndpoints(config, self._reactor if self._reactor is not None else _globalReactor(),
                        self.problems)
         checkApps(config, self.problems)
+        checkWorkers(config, self._reactor if self._reactor is not None else _globalReactor(),
+                     self.problems)
         if config.metrics is not None and importlib.util.find_spec("prometheus_client") is None:
             self.problems.add("--metrics", "needs prometheus_client: pip install twisted_ws[metrics]")
         for notice in self.problems.notices:
@@ -236,7 +251,11 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
     serverConfig = config["server"]
     if serverConfig is None:
         raise usage.UsageError("options were not parsed")
+    if serverConfig.workers > 1 and not isWorker():
+        return WorkersService(serverConfig, reactor)
     top = ServerService(serverConfig.apps)
+    if isWorker():
+        ParentWatch(reactor).setServiceParent(top)
     built = buildApps(serverConfig, reactor, top.appServices)
     factories = [b.factory for b in built if hasattr(b.factory, "connections")]
     if serverConfig.metrics is not None:
@@ -261,8 +280,9 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
 def jsonObserver(config: Any) -> Any:
     """
     The JSON log observer of C{--log-format json}: one JSON object a line
-    (L{twisted.logger.jsonFileLogObserver}), to twistd's log file, or to
-    standard output when it logs there (C{-n}, or C{--logfile -}).
+    (L{twisted.logger.jsonFileLogObserver}), to twistd's log file (rotated
+    as twistd rotates it), or to standard output when it logs there (C{-n}
+    with no C{--logfile}, or C{--logfile -}).
     """
     from twisted.logger import jsonFileLogObserver
     from twisted.python.logfile import LogFile
@@ -270,10 +290,12 @@ def jsonObserver(config: Any) -> Any:
     parent = getattr(config, "parent", None) or {}
     logfile = parent.get("logfile") if hasattr(parent, "get") else None
     nodaemon = parent.get("nodaemon") if hasattr(parent, "get") else True
+    # One object a line, with no record separator before it: what log
+    # shippers read as JSON lines.
     if logfile == "-" or (not logfile and nodaemon):
-        return jsonFileLogObserver(sys.stdout)
+        return jsonFileLogObserver(sys.stdout, recordSeparator="")
     out = LogFile.fromFullPath(logfile or "twistd.log")
-    return jsonFileLogObserver(out)  # type: ignore[arg-type]
+    return jsonFileLogObserver(out, recordSeparator="")  # type: ignore[arg-type]
 
 
 __all__ = [
