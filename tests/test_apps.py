@@ -82,9 +82,11 @@ class EchoTests(SynchronousTestCase):
         # Twisted pauses its producer once more than writeHighWater waits.
         client.transport.dataBuffer = b""
         client.transport._tempDataLen = client.server.options.writeHighWater + 1
-        client.server.pauseProducing()
+        # The send-side producer the connection registered on TCP.
+        client.transport.producer.pauseProducing()
         self.assertEqual(client.transport.producerState, "paused")
-        client.server.resumeProducing()
+        client.transport._tempDataLen = 0
+        client.transport.producer.resumeProducing()
         self.assertEqual(client.transport.producerState, "producing")
 
 
