@@ -338,6 +338,17 @@ class ChatFactory(WebSocketServerFactory):
             self.hub.startService()
 
 
+def makeFactoryFor(context: Any) -> ChatFactory:
+    """
+    Make the chat factory for C{twistd websocket}: its rooms live on the
+    server's hub (C{context.hub}, from C{--hub}: in-process by default,
+    shared by every process on one Redis with C{--hub redis://...}).
+
+    @param context: an L{AppContext<twisted_ws.twistd._apps.AppContext>}.
+    """
+    return ChatFactory(context.options, context.hub)
+
+
 def makeFactory(options: Options | None = None, hub: Any = None) -> ChatFactory:
     """
     Make the chat factory.

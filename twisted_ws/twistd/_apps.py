@@ -55,6 +55,8 @@ class AppContext:
         L{addService}.
     @ivar shared: objects shared by every application of the server, by
         name; see L{getShared}.
+    @ivar hubConfig: the server's hub (a
+        L{HubConfig<twisted_ws.twistd._hub.HubConfig>}); see L{hub}.
     """
 
     name: str
@@ -63,6 +65,19 @@ class AppContext:
     reactor: Any
     services: service.MultiService = field(default_factory=service.MultiService)
     shared: dict[str, Any] = field(default_factory=dict)
+    hubConfig: Any = None
+
+    @property
+    def hub(self) -> Any:
+        """
+        The server's pub/sub hub (an L{IHub<twisted_ws.pubsub.IHub>}), one
+        per process and the same for every application: made on first use
+        from C{--hub} or C{[hub]} (in-process by default), and started and
+        stopped with the server.
+        """
+        from ._hub import contextHub
+
+        return contextHub(self)
 
     def addService(self, child: service.IService) -> None:
         """
@@ -276,7 +291,7 @@ def buildApps(
     for app in config.apps:
         loaded = loadApp(app.name)
         context = AppContext(app.name, app.path, optionsFor(config.settings, app, loaded),
-                             reactor, services, shared)
+                             reactor, services, shared, getattr(config, "hub", None))
         built.append(BuiltApp(app, loaded, loaded.build(context)))
     return built
 

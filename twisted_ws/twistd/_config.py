@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._hub import HubConfig
 from ._library import DEPRECATED_NAMES, LIBRARY_BY_NAME
 from ._values import ConfigError, parsePath, parseSeconds, parseString, parseStringList, typeName
 
@@ -125,6 +126,9 @@ class ServerConfig:
     @ivar settings: server-wide library option values, by option name.
     @ivar listenOrigin: where C{listen} came from, for messages.
     @ivar staticOrigin: where C{static} came from, for messages.
+    @ivar hub: the hub the applications share (a L{HubConfig}).
+    @ivar workers: how many worker processes serve the sockets.
+    @ivar workersOrigin: where C{workers} came from, for messages.
     """
 
     listen: list[str]
@@ -133,6 +137,9 @@ class ServerConfig:
     settings: dict[str, Any]
     listenOrigin: str = "--listen"
     staticOrigin: str = "--static"
+    hub: HubConfig = field(default_factory=HubConfig)
+    workers: int = 1
+    workersOrigin: str = "--workers"
     drainTimeout: float = 5.0
     health: str | None = None
     metrics: str | None = None
@@ -168,7 +175,7 @@ OPERATIONS = {
     "log-format": (parseLogFormat, "logFormat"),
 }
 
-_SERVER_KEYS = {"listen", "app", "path", "static"} | set(OPERATIONS)
+_SERVER_KEYS = {"listen", "app", "path", "static", "hub", "workers"} | set(OPERATIONS)
 _KNOWN = set(LIBRARY_BY_NAME) | set(DEPRECATED_NAMES)
 
 
@@ -278,6 +285,9 @@ def parseConfigFile(path: str, problems: Problems | None = None) -> dict[str, An
                 if value is not None:
                     result[key] = list(value) if key == "listen" else value
         _parseApps(data, path, result, found)
+        from ._workers import parseScalingKeys
+
+        parseScalingKeys(data, path, result, found)
         for key, (parseOperation, _) in OPERATIONS.items():
             if key in data:
                 parsed = found.parse(f"{path}: {key}", parseOperation, data[key], _FAILED)
@@ -307,6 +317,8 @@ class CommandLine:
     @ivar path: C{--path}, or L{None}.
     @ivar static: C{--static}, or L{None}.
     @ivar config: C{--config}, or L{None}.
+    @ivar hub: C{--hub}, or L{None}.
+    @ivar workers: C{--workers}, or L{None}.
     @ivar settings: library option values by option name.
     @ivar operations: the operations options given (C{--health}, ...), by
         L{OPERATIONS} key, as given.
@@ -318,6 +330,8 @@ class CommandLine:
     static: str | None = None
     config: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    hub: str | None = None
+    workers: str | None = None
     operations: dict[str, Any] = field(default_factory=dict)
 
 
@@ -366,6 +380,9 @@ def mergeConfig(cli: CommandLine, problems: Problems) -> ServerConfig:
         config.staticOrigin = f"{cli.config}: static"
     if config.static is not None and not os.path.isdir(config.static):
         problems.add(config.staticOrigin, f"{config.static!r} is not a directory")
+    from ._workers import mergeScaling
+
+    mergeScaling(cli, fromFile, config, problems)
     _mergeOperations(cli, fromFile, config, problems)
     return config
 

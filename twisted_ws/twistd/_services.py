@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from twisted_ws._twistedinternals import raiseListenErrorsSynchronously
 
 from ._values import EVERY_PATH
+from ._workers import workerEndpoint
 
 _log = Logger()
 
@@ -110,6 +111,7 @@ def listen(parent: ServerService, reactor: Any, descriptions: list[str], factory
     after the ports are open.
     """
     for description in descriptions:
-        endpoint = endpoints.serverFromString(reactor, description)
+        endpoint = workerEndpoint(reactor, description) or endpoints.serverFromString(
+            reactor, description)
         ListeningService(description, endpoint, factory).setServiceParent(parent)
     parent.appServices.setServiceParent(parent)
