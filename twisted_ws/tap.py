@@ -54,7 +54,6 @@ from twisted_ws.twistd._library import (
 )
 from twisted_ws.twistd._services import ListeningService, ServerService, checkEndpoints, listen
 from twisted_ws.twistd._site import demoDirectory
-from twisted_ws.twistd._workers import ParentWatch, WorkersService, checkWorkers, isWorker
 from twisted_ws.twistd._site import makeRootFactory as _makeRoot
 from twisted_ws.twistd._values import EVERY_PATH, VERSION_ALIASES, ConfigError
 from twisted_ws.twistd._workers import ParentWatch, WorkersService, checkWorkers, isWorker
@@ -91,17 +90,6 @@ class Options(usage.Options):
         ],
         ["static", "s", None, "A directory of files served at / beside the WebSocket."],
         ["config", "c", None, "Read settings from this TOML file."],
-        [
-            "hub", None, None,
-            "The pub/sub hub the applications share: memory: (this process only) or "
-            "redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS; needs the redis extra). "
-            "[default: memory:]",
-        ],
-        [
-            "workers", None, None,
-            "Serve the listening sockets with this many worker processes (with an "
-            "app on a hub, the hub must be on Redis). [default: 1]",
-        ],
         [
             "hub", None, None,
             "The pub/sub hub the applications share: memory: (this process only) or "
@@ -171,7 +159,6 @@ class Options(usage.Options):
         cli = CommandLine(list(self["listen"]), self["app"], self["path"], self["static"],
                           self["config"], dict(self["settings"]))
         cli.hub, cli.workers = self["hub"], self["workers"]
-        cli.hub, cli.workers = self["hub"], self["workers"]
         for key in OPERATIONS:
             if self[key] is not None:
                 cli.operations[key] = self[key]
@@ -181,8 +168,6 @@ class Options(usage.Options):
         checkEndpoints(config, self._reactor if self._reactor is not None else _globalReactor(),
                        self.problems)
         checkApps(config, self.problems)
-        checkWorkers(config, self._reactor if self._reactor is not None else _globalReactor(),
-                     self.problems)
         checkWorkers(config, self._reactor if self._reactor is not None else _globalReactor(),
                      self.problems)
         if config.metrics is not None and importlib.util.find_spec("prometheus_client") is None:
@@ -268,11 +253,7 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
         raise usage.UsageError("options were not parsed")
     if serverConfig.workers > 1 and not isWorker():
         return WorkersService(serverConfig, reactor)
-    if serverConfig.workers > 1 and not isWorker():
-        return WorkersService(serverConfig, reactor)
     top = ServerService(serverConfig.apps)
-    if isWorker():
-        ParentWatch(reactor).setServiceParent(top)
     if isWorker():
         ParentWatch(reactor).setServiceParent(top)
     built = buildApps(serverConfig, reactor, top.appServices)
