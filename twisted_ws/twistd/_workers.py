@@ -310,10 +310,11 @@ class _WorkerProtocol(ProcessProtocol):
         self.started = time.monotonic()
         self.ended: Deferred[None] = Deferred()
         self._buffer = b""
+        self.pid: int | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self.transport.pid if self.transport is not None else None
+    def makeConnection(self, transport: Any) -> None:
+        self.pid = getattr(transport, "pid", None)
+        super().makeConnection(transport)
 
     def childDataReceived(self, childFD: int, data: bytes) -> None:
         self._buffer += data
