@@ -183,3 +183,25 @@ class TwistdMetricsTests(TestCase):
         self.addCleanup(connection.close)
         connection.request("GET", "/metrics")
         self.assertNotEqual(connection.getresponse().status, 200)
+
+
+class WorkerEndpointTests(TestCase):
+    """
+    With C{--workers}, each worker serves its metrics on its own port.
+    """
+
+    def test_portPerWorker(self) -> None:
+        """
+        Worker N listens on the given TCP port plus N - 1; port 0, other
+        endpoints and a process that is not a worker keep the description.
+        """
+        from twisted_ws.tap import workerMetricsEndpoint
+
+        self.assertEqual(workerMetricsEndpoint("tcp:9100:interface=127.0.0.1", 1),
+                         "tcp:9100:interface=127.0.0.1")
+        self.assertEqual(workerMetricsEndpoint("tcp:9100:interface=127.0.0.1", 3),
+                         "tcp:9102:interface=127.0.0.1")
+        self.assertEqual(workerMetricsEndpoint("tcp6:9100", 2), "tcp6:9101")
+        self.assertEqual(workerMetricsEndpoint("tcp:0", 2), "tcp:0")
+        self.assertEqual(workerMetricsEndpoint("unix:/run/m.sock", 2), "unix:/run/m.sock")
+        self.assertEqual(workerMetricsEndpoint("tcp:9100", None), "tcp:9100")

@@ -22,7 +22,9 @@ configuration (C{_config}), the applications (C{_apps}), the resource tree
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -56,7 +58,13 @@ from twisted_ws.twistd._services import ListeningService, ServerService, checkEn
 from twisted_ws.twistd._site import demoDirectory
 from twisted_ws.twistd._site import makeRootFactory as _makeRoot
 from twisted_ws.twistd._values import EVERY_PATH, VERSION_ALIASES, ConfigError
-from twisted_ws.twistd._workers import ParentWatch, WorkersService, checkWorkers, isWorker
+from twisted_ws.twistd._workers import (
+    WORKER_ENV,
+    ParentWatch,
+    WorkersService,
+    checkWorkers,
+    isWorker,
+)
 
 
 class Options(usage.Options):
@@ -263,8 +271,9 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
         from twisted_ws.metrics import makeRegistry, metricsSite
 
         stats = [enableStats(f, b.config.name) for b in built for f in [b.factory] if f in factories]
-        endpoint = endpoints.serverFromString(reactor, serverConfig.metrics)
-        ListeningService(serverConfig.metrics, endpoint, metricsSite(makeRegistry(stats))
+        description = workerMetricsEndpoint(serverConfig.metrics, workerIndex())
+        endpoint = endpoints.serverFromString(reactor, description)
+        ListeningService(description, endpoint, metricsSite(makeRegistry(stats))
                          ).setServiceParent(top)
     state = DrainState()
     root = _makeRoot(built, serverConfig.static, serverConfig.health, state)
@@ -275,6 +284,34 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
     if serverConfig.logFormat == "json":
         top.logObserver = jsonObserver(config)
     return top
+
+
+def workerIndex() -> int | None:
+    """
+    The index (from 1) of this process among C{--workers}, or L{None} when
+    it is not a worker.
+    """
+    if not isWorker():
+        return None
+    try:
+        return int(json.loads(os.environ[WORKER_ENV])["index"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+_TCP_PORT = re.compile(r"^(tcp6?:)(\d+)(:.*)?$")
+
+
+def workerMetricsEndpoint(description: str, index: int | None) -> str:
+    """
+    The metrics endpoint of worker C{index}: each worker serves its own
+    figures, worker 1 on the port given, worker 2 on the next one, and so
+    on (port 0 stays 0; other kinds of endpoint are used as given).
+    """
+    match = _TCP_PORT.match(description)
+    if index is None or match is None or int(match.group(2)) == 0:
+        return description
+    return f"{match.group(1)}{int(match.group(2)) + index - 1}{match.group(3) or ''}"
 
 
 def jsonObserver(config: Any) -> Any:
