@@ -17,8 +17,8 @@ from twisted_ws._drain import DrainState
 from twisted_ws.tap import Options, makeFactories
 from twisted_ws.twistd._site import makeRootFactory
 
+from ._support.plainclient import openClient
 from ._support.twistd import IO_TIMEOUT, Twistd
-from .test_drain import openClient
 
 
 def parsed(*args: str) -> Options:

@@ -15,8 +15,8 @@ from twisted.trial.unittest import TestCase
 
 from twisted_ws import Version
 
+from ._support.plainclient import openClient, readClose
 from ._support.twistd import IO_TIMEOUT, Twistd
-from .test_drain import openClient, readClose
 
 
 class JSONLogTests(TestCase):

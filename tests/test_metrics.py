@@ -20,8 +20,8 @@ from twisted_ws import Version
 from twisted_ws._metrics import ConnectionStats, enableStats
 
 from ._support.layer import HOST, PEER, CountingTransport, Peer
+from ._support.plainclient import openClient, readClose
 from ._support.twistd import IO_TIMEOUT, START_TIMEOUT, Twistd
-from .test_drain import openClient, readClose
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
