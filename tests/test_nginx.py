@@ -23,8 +23,8 @@ import time
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from ._support.redis import NO_REDIS, REDIS_SERVER, RedisServer, freePort
+from ._support.scaling import WAIT_TIMEOUT, join, readType, sayUntilHeard
 from ._support.twistd import ROOT, Twistd
-from .test_twistd_hub import WAIT_TIMEOUT, join, readType, sayUntilHeard
 
 try:
     from websockets.sync.client import connect

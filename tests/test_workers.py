@@ -17,8 +17,8 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_ws.twistd import _workers
 
+from ._support.scaling import parse, problems
 from ._support.twistd import Twistd
-from .test_twistd_hub import parse, problems
 
 try:
     from websockets.exceptions import ConnectionClosed
