@@ -95,3 +95,32 @@ class TwistdHealthTests(TestCase):
         self.assertEqual((response.status, response.read()), (200, b"ok\n"))
         sock, _ = openClient(port, Version.RFC6455)
         sock.close()
+
+
+class ConfigFileTests(TestCase):
+    """
+    The operations settings in the TOML file, and the command line over
+    them.
+    """
+
+    def test_keys(self) -> None:
+        """
+        health, drain-timeout, metrics and log-format are read from the
+        file; a bad value names the file and key; the command line wins.
+        """
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write('app = "echo"\nhealth = "/healthz"\ndrain-timeout = 2.5\n'
+                    'metrics = "tcp:9100:interface=127.0.0.1"\nlog-format = "json"\n')
+        config = parsed("--config", path)["server"]
+        self.assertEqual(
+            (config.health, config.drainTimeout, config.metrics, config.logFormat),
+            ("/healthz", 2.5, "tcp:9100:interface=127.0.0.1", "json"))
+        config = parsed("--config", path, "--drain-timeout", "7", "--log-format", "text")["server"]
+        self.assertEqual((config.drainTimeout, config.logFormat), (7.0, "text"))
+        with open(path, "w") as f:
+            f.write('drain-timeout = -1\nlog-format = "xml"\n')
+        with self.assertRaises(SystemExit) as caught:
+            parsed("--config", path)
+        self.assertIn(f"{path}: drain-timeout: must be a positive number", str(caught.exception))
+        self.assertIn(f"{path}: log-format: expected 'text' or 'json'", str(caught.exception))
