@@ -26,6 +26,7 @@ import selectors
 import socket
 import struct
 import time
+import zlib
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -189,6 +190,76 @@ class WebSocketFraming:
         return serverFrame(OP_TEXT if text else OP_BINARY, payload)
 
 
+def deflateMessage(payload):
+    """
+    Compress one message as permessage-deflate without context takeover
+    does: raw DEFLATE, a sync flush, the C{00 00 ff ff} tail removed.
+    """
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    data = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return data[:-4]
+
+
+class DeflateFraming(WebSocketFraming):
+    """
+    RFC 6455 framing with permessage-deflate: each request is compressed
+    (RSV1 set); a response depends on the server's compressor, so it is not
+    predicted: L{response} gives C{None}, and the client counts complete
+    frames instead (L{countFrames}).
+    """
+
+    name = "websocket+deflate"
+
+    def request(self, payload, text):
+        """
+        @return: the compressed client frame carrying C{payload}.
+        """
+        return clientFrame(0x40 | (OP_TEXT if text else OP_BINARY), deflateMessage(payload))
+
+    def response(self, payload, text):
+        """
+        @return: L{None}: the answer is counted, not compared.
+        """
+        return None
+
+
+def countFrames(buffer, start, end):
+    """
+    Walk the complete unmasked frames in C{buffer[start:end]}, reading only
+    their headers.
+
+    @return: C{(frames, compressedFrames, nextStart)}: how many complete
+        frames there were, how many of them had RSV1 set, and where the
+        first incomplete one begins.
+    @raise BenchmarkError: for a frame that is not a final data frame.
+    """
+    frames = compressed = 0
+    while end - start >= 2:
+        first = buffer[start]
+        length = buffer[start + 1]
+        if length & 0x80:
+            raise BenchmarkError("server sent a masked frame")
+        header = 2
+        if length == 126:
+            if end - start < 4:
+                break
+            length = (buffer[start + 2] << 8) | buffer[start + 3]
+            header = 4
+        elif length == 127:
+            if end - start < 10:
+                break
+            length = int.from_bytes(buffer[start + 2 : start + 10], "big")
+            header = 10
+        if end - start < header + length:
+            break
+        if first & 0xBF not in (0x80 | OP_TEXT, 0x80 | OP_BINARY):
+            raise BenchmarkError("unexpected frame from the server: first byte 0x%02x" % (first,))
+        frames += 1
+        compressed += (first >> 6) & 1
+        start += header + length
+    return frames, compressed, start
+
+
 class Int32Framing:
     """
     32-bit big-endian length prefix, the same in both directions, no
@@ -217,13 +288,16 @@ class Target:
     @ivar port: TCP port.
     @ivar path: request target for the Upgrade request.
     @ivar framing: L{WebSocketFraming} or L{Int32Framing}.
+    @ivar compression: offer permessage-deflate (with
+        C{client_no_context_takeover}) and require it in the answer.
     """
 
-    def __init__(self, host, port, path, framing):
+    def __init__(self, host, port, path, framing, compression=False):
         self.host = host
         self.port = port
         self.path = path
         self.framing = framing
+        self.compression = compression
 
 
 def randomBinary(size, rng):
@@ -297,6 +371,31 @@ def mismatch(what, got, expected):
     )
 
 
+#: The permessage-deflate offer of compressed workloads: the client
+#: compresses every message on its own, so its request stream is built
+#: once; the server keeps its context (what a chat server would do).
+DEFLATE_OFFER = b"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+
+#: The offer of the compressed broadcast: neither side keeps a context, so
+#: a server can compress a broadcast once for all its receivers, and every
+#: receiver's answer is the same bytes.
+DEFLATE_OFFER_SHARED = (
+    b"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; "
+    b"server_no_context_takeover\r\n"
+)
+
+
+def _offerFor(compression):
+    """
+    The C{Sec-WebSocket-Extensions} line for a L{Target}'s C{compression}:
+    none for L{False}, L{DEFLATE_OFFER_SHARED} for C{"shared"},
+    L{DEFLATE_OFFER} otherwise.
+    """
+    if not compression:
+        return b""
+    return DEFLATE_OFFER_SHARED if compression == "shared" else DEFLATE_OFFER
+
+
 class KeyPool:
     """
     Precomputed C{Sec-WebSocket-Key} values, Upgrade requests and the
@@ -315,8 +414,15 @@ class KeyPool:
                 b"Connection: Upgrade\r\n"
                 b"Sec-WebSocket-Key: %s\r\n"
                 b"Sec-WebSocket-Version: 13\r\n"
+                b"%s"
                 b"\r\n"
-            ) % (target.path.encode("ascii"), target.host.encode("ascii"), target.port, key)
+            ) % (
+                target.path.encode("ascii"),
+                target.host.encode("ascii"),
+                target.port,
+                key,
+                _offerFor(getattr(target, "compression", False)),
+            )
             self._entries.append((request, accept))
         self._next = 0
 
@@ -329,12 +435,14 @@ class KeyPool:
         return entry
 
 
-def checkUpgradeResponse(head, expectedAccept):
+def checkUpgradeResponse(head, expectedAccept, compression=False):
     """
     Verify a server's answer to the Upgrade request.
 
     @param head: the response up to and without the blank line.
     @param expectedAccept: the C{Sec-WebSocket-Accept} it must carry.
+    @param compression: whether permessage-deflate was offered and must be
+        accepted.
     @raise BenchmarkError: if it is not a valid 101 answer.
     """
     lines = head.split(b"\r\n")
@@ -355,7 +463,11 @@ def checkUpgradeResponse(head, expectedAccept):
     connection = b",".join(headers.get(b"connection", [])).lower()
     if b"upgrade" not in [token.strip() for token in connection.split(b",")]:
         raise BenchmarkError("wrong Connection header: %r" % (connection,))
-    if b"sec-websocket-extensions" in headers:
+    chosen = b",".join(headers.get(b"sec-websocket-extensions", [])).lower()
+    if compression:
+        if not chosen.startswith(b"permessage-deflate"):
+            raise BenchmarkError("server did not accept permessage-deflate: %r" % (chosen,))
+    elif chosen:
         raise BenchmarkError("server chose an extension that was not offered")
 
 
@@ -482,7 +594,7 @@ class ConnectionPump:
             if len(conn.buffer) > 16384:
                 raise BenchmarkError("handshake response too long")
             return False
-        checkUpgradeResponse(conn.buffer[:end], conn.accept)
+        checkUpgradeResponse(conn.buffer[:end], conn.accept, getattr(self.target, "compression", False))
         rest = conn.buffer[end + 4 :]
         if rest:
             raise BenchmarkError("unexpected bytes after the handshake: %r" % (rest[:20],))
@@ -605,17 +717,50 @@ class _Stream:
     One connection's precomputed batch and its progress.
     """
 
-    __slots__ = ("sock", "out", "expected", "received", "view", "sent", "got", "batches")
+    __slots__ = (
+        "sock", "out", "expected", "received", "view", "sent", "got", "batches",
+        "counting", "frames", "parsed", "compressed",
+    )
 
     def __init__(self, sock, out, expected):
         self.sock = sock
         self.out = memoryview(out)
         self.expected = expected
-        self.received = bytearray(len(expected))
+        # An int: the number of frames to count (compressed workloads).
+        self.counting = isinstance(expected, int)
+        self.received = bytearray(1 << 20 if self.counting else len(expected))
         self.view = memoryview(self.received)
         self.sent = 0
         self.got = 0
         self.batches = 0
+        self.frames = 0
+        self.parsed = 0
+        self.compressed = 0
+
+    def count(self):
+        """
+        Counting mode: take in the complete frames received so far, and make
+        room for the rest.
+
+        @return: whether the batch's frames are all in.
+        @raise BenchmarkError: if the server sent more than the batch.
+        """
+        frames, compressed, self.parsed = countFrames(self.received, self.parsed, self.got)
+        self.frames += frames
+        self.compressed += compressed
+        if self.frames >= self.expected:
+            if self.frames > self.expected or self.parsed != self.got:
+                raise BenchmarkError("server sent more frames than the echo of the batch")
+            return True
+        pending = self.got - self.parsed
+        if self.parsed:
+            self.received[:pending] = self.received[self.parsed : self.got]
+            self.parsed, self.got = 0, pending
+        if self.got == len(self.received):
+            self.view.release()
+            self.received.extend(bytes(len(self.received)))
+            self.view = memoryview(self.received)
+        return False
 
 
 def buildBatch(framing, payloads, text):
@@ -623,11 +768,16 @@ def buildBatch(framing, payloads, text):
     @param framing: L{WebSocketFraming} or L{Int32Framing}.
     @param payloads: the messages of one batch.
     @param text: whether they are text messages.
-    @return: C{(requestStream, expectedResponseStream)}.
+    @return: C{(requestStream, expectedResponseStream)}, or for a framing
+        whose answers cannot be predicted (L{DeflateFraming}),
+        C{(requestStream, numberOfFrames)}.
     """
     out = b"".join(framing.request(p, text) for p in payloads)
-    expected = b"".join(framing.response(p, text) for p in payloads)
-    return out, expected
+    responses = [framing.response(p, text) for p in payloads]
+    if None in responses:
+        # The answer depends on the server's compressor: count its frames.
+        return out, len(payloads)
+    return out, b"".join(responses)
 
 
 def runEcho(target, socks, batches, duration, maxBatches):
@@ -675,14 +825,21 @@ def runEcho(target, socks, batches, duration, maxBatches):
                         continue
                     if not n:
                         raise BenchmarkError(
-                            "server closed the connection after %d of %d bytes"
-                            % (stream.got, len(stream.expected))
+                            "server closed the connection after %d bytes of a batch" % (stream.got,)
                         )
                     lastProgress = now
                     stream.got += n
-                    if stream.got == len(stream.expected):
-                        if stream.received != stream.expected:
+                    if stream.counting:
+                        done = stream.count()
+                    else:
+                        done = stream.got == len(stream.expected)
+                        if done and stream.received != stream.expected:
                             raise mismatch("echo", stream.received, stream.expected)
+                    if done:
+                        if stream.counting:
+                            if not stream.compressed:
+                                raise BenchmarkError("server answered a whole batch uncompressed")
+                            stream.frames = stream.parsed = stream.got = stream.compressed = 0
                         completed += 1
                         if now < end and started < maxBatches:
                             started += 1
@@ -761,7 +918,49 @@ def runPingPong(sock, pairs, duration, maxCount):
     return samples
 
 
-def runBroadcast(target, sender, receivers, burst, duration, maxBursts):
+def learnBroadcast(sender, receivers, out, count):
+    """
+    Send one burst (C{out}, C{count} messages) and read every receiver's
+    answer by counting frames; the answers must be the same bytes on every
+    receiver, with at least one compressed frame.
+
+    @return: those bytes, the expected answer to every later burst.
+    @raise BenchmarkError: if the receivers' answers differ, or one stalls.
+    """
+    sender.setblocking(True)
+    sender.settimeout(STALL_TIMEOUT)
+    sender.sendall(out)
+    learned = None
+    for sock in receivers:
+        sock.setblocking(True)
+        sock.settimeout(STALL_TIMEOUT)
+        try:
+            data = bytearray()
+            frames = compressed = parsed = 0
+            while frames < count:
+                chunk = sock.recv(262144)
+                if not chunk:
+                    raise BenchmarkError("server closed a receiver's connection")
+                data += chunk
+                more, rsv1, parsed = countFrames(data, parsed, len(data))
+                frames += more
+                compressed += rsv1
+        except TimeoutError:
+            raise BenchmarkError("a receiver got no broadcast for %.0fs" % (STALL_TIMEOUT,)) from None
+        finally:
+            sock.setblocking(False)
+        if frames != count or parsed != len(data):
+            raise BenchmarkError("a receiver got more than the burst")
+        if not compressed:
+            raise BenchmarkError("the server broadcast the burst uncompressed")
+        if learned is None:
+            learned = bytes(data)
+        elif data != learned:
+            raise mismatch("broadcast (receivers differ)", data, learned)
+    return learned
+
+
+def runBroadcast(target, sender, receivers, burst, duration, maxBursts, expected=None):
     """
     The sender sends a burst of messages; every receiver must get all of them,
     in order, byte for byte; then the next burst, until the deadline.
@@ -769,10 +968,13 @@ def runBroadcast(target, sender, receivers, burst, duration, maxBursts):
     @param sender: open socket that sends.
     @param receivers: open sockets that must each get every message.
     @param burst: list of C{(request, expected)} pairs for one burst.
+    @param expected: what every receiver must get for a burst, if not the
+        responses of C{burst} (compressed broadcast: see L{learnBroadcast}).
     @return: C{(bursts, elapsed)}.
     """
     out = b"".join(request for request, _ in burst)
-    expected = b"".join(response for _, response in burst)
+    if expected is None:
+        expected = b"".join(response for _, response in burst)
     want = len(expected)
     sender.setblocking(True)
     sender.settimeout(STALL_TIMEOUT)

@@ -92,6 +92,8 @@ class Server:
     @ivar isCeiling: whether it is a raw TCP ceiling.
     @ivar requires: importable module name to what to install, for the
         libraries the server needs.
+    @ivar compresses: whether it takes part in the compressed workloads
+        (its script takes C{--compression}).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class Server:
         extra=(),
         isCeiling=False,
         requires=None,
+        compresses=False,
     ):
         self.name = name
         self.label = label
@@ -115,6 +118,7 @@ class Server:
         self.extra = list(extra)
         self.isCeiling = isCeiling
         self.requires = requires or {}
+        self.compresses = compresses
         self.twistdApp = None
         self.note = None
 
@@ -122,12 +126,15 @@ class Server:
         """
         @return: whether this server takes part in C{workload}.
         """
+        if getattr(workload, "compression", False) and not self.compresses:
+            return False
         return self.workloads is None or workload.name in self.workloads
 
-    def command(self, app, port):
+    def command(self, app, port, compression=False):
         """
         @param app: C{"echo"} or C{"broadcast"}.
         @param port: TCP port to listen on.
+        @param compression: accept permessage-deflate.
         @return: C{(argv, waitsForReadyLine)}.
         """
         if self.twistdApp is not None and app == "echo":
@@ -145,7 +152,8 @@ class Server:
                     "--max-frame-size=%d" % (BIG,),
                     # The peers log nothing per connection either.
                     "--quiet",
-                ],
+                ]
+                + (["--compression"] if compression else []),
                 False,
             )
         argv = [
@@ -155,7 +163,7 @@ class Server:
             str(port),
             "--app",
             app,
-        ] + self.extra
+        ] + self.extra + (["--compression"] if compression else [])
         return argv, True
 
 
@@ -180,6 +188,7 @@ def allServers():
             "autobahn_echo.py",
             WebSocketFraming(),
             requires={"autobahn": "autobahn[twisted]"},
+            compresses=True,
         ),
         Server(
             "twisted.web",
@@ -195,6 +204,7 @@ def allServers():
             "websockets_echo.py",
             WebSocketFraming(),
             requires={"websockets": "websockets"},
+            compresses=True,
         ),
         Server(
             "picows",
@@ -203,7 +213,7 @@ def allServers():
             WebSocketFraming(),
             requires={"picows": "picows"},
         ),
-        Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming()),
+        Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming(), compresses=True),
     ]
 
 
@@ -322,10 +332,10 @@ class RunningServer:
     A started server process.
     """
 
-    def __init__(self, server, app, pinning, logPath):
+    def __init__(self, server, app, pinning, logPath, compression=False):
         self.server = server
         self.port = freePort()
-        argv, self.readyLine = server.command(app, self.port)
+        argv, self.readyLine = server.command(app, self.port, compression)
         self.logPath = logPath
         self.log = open(logPath, "wb")
         env = serverEnvironment()
@@ -623,7 +633,9 @@ def runOne(server, workload, settings, pinning, logDir):
     """
     logPath = os.path.join(logDir, "%s-%s.log" % (server.name, workload.name))
     try:
-        running = RunningServer(server, workload.app, pinning, logPath)
+        running = RunningServer(
+            server, workload.app, pinning, logPath, getattr(workload, "compression", False)
+        )
     except (OSError, subprocess.SubprocessError) as e:
         return "could not start the server: %s" % (e,)
     try:

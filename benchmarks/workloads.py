@@ -7,16 +7,19 @@ byte, closes its connections and returns figures.  Each may produce more than
 one metric (the ping-pong run gives a median and a 99th percentile).
 """
 
+import json
 import statistics
 import time
 
 from loadclient import (
     BenchmarkError,
     ConnectionPump,
+    DeflateFraming,
     buildBatch,
     checkQuiet,
     closeAll,
     cpuSeconds,
+    learnBroadcast,
     machineBusySeconds,
     makeRng,
     openConnections,
@@ -136,6 +139,59 @@ def echoWorkload(connections, inFlight, size, text, unit):
     return run
 
 
+def chatMessage(size, rng):
+    """
+    A chat-like JSON message of about C{size} bytes (a room, a sender, a
+    sequence number and a text of words), as UTF-8.
+    """
+    words = ["hello", "room", "message", "twisted", "socket", "deflate", "chat", "reply",
+             "lobby", "again", "thanks", "see", "you", "later", "news", "today"]
+    seq = rng.randrange(1 << 30)
+    head = {"type": "message", "room": "lobby", "from": "user%d" % (seq % 97,), "seq": seq}
+    text = []
+    length = len(json.dumps(head)) + 12
+    while length < size:
+        word = rng.choice(words)
+        text.append(word)
+        length += len(word) + 1
+    head["text"] = " ".join(text)
+    return json.dumps(head).encode("utf-8")
+
+
+def compressedEchoWorkload(connections, inFlight, size, unit):
+    """
+    Build an echo workload of chat-like JSON text messages sent and echoed
+    with permessage-deflate: the client compresses each message on its own
+    (C{client_no_context_takeover}) and counts the frames that come back
+    (L{DeflateFraming}).
+    """
+
+    def run(target, pid, settings):
+        rng = makeRng(size * 7919 + inFlight)
+        target.framing = DeflateFraming()
+        target.compression = True
+        socks = openConnections(target, connections, timeout=settings.timeout)
+        try:
+            batches = [
+                buildBatch(target.framing, [chatMessage(size, rng) for _ in range(inFlight)], True)
+                for _ in socks
+            ]
+            runEcho(target, socks, batches, 0.0, len(socks))
+            with Window(pid) as window:
+                completed, elapsed = runEcho(
+                    target, socks, batches, settings.duration, settings.maxBatches
+                )
+            checkQuiet(socks)
+        finally:
+            closeAll(socks)
+        messages = completed * inFlight
+        value = messages * size / elapsed / 1e6 if unit == "MB/s" else messages / elapsed
+        return Measurement({None: value}, window)
+
+    run.unit = unit
+    return run
+
+
 def handshakeWorkload(concurrency):
     """
     Full connection cycles (TCP connect, opening handshake, closing handshake,
@@ -239,6 +295,40 @@ def broadcastWorkload(receivers, burstSize, size):
     return run
 
 
+def compressedBroadcastWorkload(receivers, burstSize, size):
+    """
+    The broadcast workload with chat-like JSON of about C{size} bytes and
+    permessage-deflate without context takeover on both sides: the first
+    burst's answer, read by counting frames and the same on every receiver,
+    is what every later burst must match byte for byte.
+    """
+
+    def run(target, pid, settings):
+        rng = makeRng(size + burstSize + 1)
+        target.framing = DeflateFraming()
+        target.compression = "shared"
+        burst = [(target.framing.request(chatMessage(size, rng), True), None)
+                 for _ in range(burstSize)]
+        out = b"".join(request for request, _ in burst)
+        socks = openConnections(target, receivers + 1, timeout=settings.timeout + receivers / 200.0)
+        try:
+            time.sleep(0.3)
+            sender, others = socks[0], socks[1:]
+            expected = learnBroadcast(sender, others, out, burstSize)
+            with Window(pid) as window:
+                bursts, elapsed = runBroadcast(
+                    target, sender, others, burst, settings.duration, settings.maxBatches, expected
+                )
+            checkQuiet(socks)
+        finally:
+            closeAll(socks)
+        if bursts < 1:
+            raise BenchmarkError("no burst completed")
+        return Measurement({None: bursts * burstSize * receivers / elapsed}, window)
+
+    return run
+
+
 class Workload:
     """
     A named workload and the metric rows it produces.
@@ -247,13 +337,16 @@ class Workload:
     @ivar run: the function measuring it.
     @ivar metrics: list of (key in the measurement's values, L{Metric}).
     @ivar app: which server app it needs: C{"echo"} or C{"broadcast"}.
+    @ivar compression: whether the server must accept permessage-deflate
+        (only the servers that can take part).
     """
 
-    def __init__(self, name, run, metrics, app="echo"):
+    def __init__(self, name, run, metrics, app="echo", compression=False):
         self.name = name
         self.run = run
         self.metrics = metrics
         self.app = app
+        self.compression = compression
 
 
 def allWorkloads(idleConnections):
@@ -325,9 +418,32 @@ def allWorkloads(idleConnections):
             ],
         ),
         Workload(
+            "deflate200",
+            compressedEchoWorkload(1, 100, 200, "msg/s"),
+            [(None, Metric("deflate200", "permessage-deflate, 1 conn, 100 x 200 B JSON in flight",
+                           "msg/s"))],
+            compression=True,
+        ),
+        Workload(
+            "deflate8k",
+            compressedEchoWorkload(1, 16, 8192, "msg/s"),
+            [(None, Metric("deflate8k", "permessage-deflate, 1 conn, 16 x 8 KiB JSON in flight",
+                           "msg/s"))],
+            compression=True,
+        ),
+        Workload(
             "broadcast",
             broadcastWorkload(1000, 10, 32),
             [(None, Metric("broadcast", "broadcast 1 -> 1000 conns, 32 B binary", "deliveries/s"))],
             app="broadcast",
+        ),
+        Workload(
+            "deflatebroadcast",
+            compressedBroadcastWorkload(1000, 10, 200),
+            [(None, Metric("deflatebroadcast",
+                           "permessage-deflate broadcast 1 -> 1000 conns, 200 B JSON, no context takeover",
+                           "deliveries/s"))],
+            app="broadcast",
+            compression=True,
         ),
     ]

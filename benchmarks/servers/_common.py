@@ -40,6 +40,11 @@ def parseArguments(description):
         action="store_true",
         help="raw TCP only: gather chunks in a list and join them once per message",
     )
+    parser.add_argument(
+        "--compression",
+        action="store_true",
+        help="accept permessage-deflate (twisted_ws, websockets and Autobahn only)",
+    )
     return parser.parse_args()
 
 

@@ -43,6 +43,16 @@ def main():
     factory = WebSocketServerFactory("ws://%s:%d" % (arguments.host, arguments.port))
     factory.protocol = Broadcast if arguments.app == "broadcast" else Echo
     factory.setProtocolOptions(maxFramePayloadSize=BIG, maxMessagePayloadSize=BIG)
+    if arguments.compression:
+        from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
+
+        def accept(offers):
+            for offer in offers:
+                if isinstance(offer, PerMessageDeflateOffer):
+                    return PerMessageDeflateOfferAccept(offer)
+            return None
+
+        factory.setProtocolOptions(perMessageCompressionAccept=accept)
     factory.noisy = False
     factory.clients = set()
     reactor.listenTCP(arguments.port, factory, backlog=BACKLOG, interface=arguments.host)

@@ -74,15 +74,20 @@ class Broadcast(WebSocketProtocol):
                     client.transport.sendBytesMessage(data)
 
 
-def bigOptions():
+def bigOptions(compression=False):
     """
     Options with message and frame limits large enough for the 1 MiB rows;
     only the fields this version of L{Options} has are set.
 
+    @param compression: accept permessage-deflate.
     @return: an L{Options}.
     """
     names = {field.name for field in dataclasses.fields(Options)}
     wanted = {"maxMessageSize": BIG, "maxFrameSize": BIG}
+    if compression:
+        from twisted_ws.codec import PerMessageDeflate
+
+        wanted["extensions"] = (PerMessageDeflate(),)
     return Options(**{name: value for name, value in wanted.items() if name in names})
 
 
@@ -90,7 +95,7 @@ def main():
     arguments = parseArguments(__doc__)
     raiseFileLimit()
     factory = WebSocketServerFactory(
-        Broadcast if arguments.app == "broadcast" else Echo, options=bigOptions()
+        Broadcast if arguments.app == "broadcast" else Echo, options=bigOptions(arguments.compression)
     )
     factory.noisy = False
     factory.clients = set()

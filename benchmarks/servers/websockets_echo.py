@@ -40,7 +40,7 @@ async def main(arguments):
         arguments.host,
         arguments.port,
         max_size=BIG,
-        compression=None,
+        compression="deflate" if arguments.compression else None,
         backlog=BACKLOG,
     ) as server:
         announce("websockets", arguments)
