@@ -88,14 +88,6 @@ class WorkersOptionTests(SynchronousTestCase):
         text = problems("--app", "echo", "--workers", "2", "--listen", "stdio:")
         self.assertIn("the workers can share tcp:, ssl: and unix: endpoints only", text)
 
-    def test_metricsRefused(self) -> None:
-        """
-        C{--metrics} with more than one worker stops at start with one line
-        (each worker would listen on the same metrics endpoint).
-        """
-        text = problems("--app", "echo", "--workers", "2", "--metrics", "tcp:9100")
-        self.assertIn("--metrics: not with 2 workers yet", text)
-
     def test_websocketArguments(self) -> None:
         """
         The workers run with the arguments after C{websocket}.

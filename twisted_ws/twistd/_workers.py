@@ -164,9 +164,6 @@ def checkWorkers(config: Any, reactor: Any, problems: Any) -> None:
             problems.add(f"{config.listenOrigin} {description!r}", str(e))
         except Exception:
             pass  # checkEndpoints says why it does not parse
-    if getattr(config, "metrics", None):
-        problems.add("--metrics", f"not with {config.workers} workers yet: each worker would listen "
-                     "on the metrics endpoint (run one process per port instead)")
     if config.hub.inProcess:
         for name in usesHub(config, reactor):
             problems.add(
