@@ -17,7 +17,8 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_ws.twistd import _workers
 
-from ._support.scaling import parse, problems
+from ._support.redis import NO_REDIS, REDIS_SERVER, RedisServer
+from ._support.scaling import join, parse, problems, readType, sayUntilHeard
 from ._support.twistd import Twistd
 
 try:
@@ -163,6 +164,8 @@ class WorkersTests(SynchronousTestCase):
                          "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
         self.addCleanup(server.stop)
         first = self.workerPids(server, 2)
+        for pid in first:
+            self.waitFor(server, rf"\[worker \d+ pid {pid}\] .*starting on {port}")
         seen, clients = self.pidsServing(port, first)
         self.assertEqual(seen, first)
         for ws in clients:
@@ -204,3 +207,70 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class WorkersOnRedisTests(SynchronousTestCase):
+    """
+    The chat with C{--workers 2} on a Redis hub.
+    """
+
+    def setUp(self) -> None:
+        if REDIS_SERVER is None:
+            raise SkipTest(NO_REDIS)
+        if connect is None:
+            raise SkipTest("the websockets package is not installed (the test extra)")
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.redis = RedisServer(self.directory)
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+
+    def workerOf(self, server: Twistd, ws: Any) -> int:
+        """
+        The worker (by number) that logged opening C{ws}'s connection.
+        """
+        port = ws.local_address[1]
+        pattern = rf"\[worker (\d+) pid \d+\] .*connection with 127\.0\.0\.1:{port} opened"
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while time.monotonic() < deadline:
+            found = re.search(pattern, server.output)
+            if found:
+                return int(found.group(1))
+            server._drain(0.1)
+        raise AssertionError(f"no worker logged the connection from port {port}")
+
+    def test_chatAcrossWorkers(self) -> None:
+        """
+        Clients on the two workers of one twistd chat across them through
+        the Redis hub.
+        """
+        port = _freePort()
+        server = Twistd(["--app", "chat", "--workers", "2", "--hub", self.redis.url,
+                         "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
+        self.addCleanup(server.stop)
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while len(re.findall(rf"\[worker \d+ pid \d+\] .*starting on {port}", server.output)) < 2:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the workers did not listen:\n{server.output}")
+            server._drain(0.2)
+        byWorker: dict[int, Any] = {}
+        opened: list[Any] = []
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while len(byWorker) < 2 and time.monotonic() < deadline and len(opened) < 40:
+            try:
+                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5)
+            except OSError:
+                time.sleep(0.2)
+                continue
+            opened.append(ws)
+            byWorker.setdefault(self.workerOf(server, ws), ws)
+        self.assertEqual(sorted(byWorker), [1, 2])
+        one, two = byWorker[1], byWorker[2]
+        join(one, "one")
+        self.assertEqual(join(two, "two")["users"], ["one", "two"])
+        self.assertEqual(readType(one, "join")["name"], "two")
+        self.assertEqual(sayUntilHeard(one, two, "from worker 1")["name"], "one")
+        self.assertEqual(sayUntilHeard(two, one, "from worker 2")["name"], "two")
+        for ws in opened:
+            ws.close()
+
