@@ -15,7 +15,6 @@ from typing import Any
 
 from twisted_ws._options import Options as LibraryOptions
 from twisted_ws.codec import DeflateFrame, PerMessageDeflate, Version
-from twisted_ws.codec._deflateframe import DEFLATE_FRAME_NAMES
 
 from ._values import KINDS, ConfigError, Kind
 
@@ -156,6 +155,10 @@ COMPRESSION_OPTIONS: tuple[LibraryOption, ...] = (
         "off",
     ),
 )
+
+#: The two tokens of the hybi-era per-frame extension that C{--deflate-frame}
+#: accepts, one L{DeflateFrame} each.
+DEFLATE_FRAME_NAMES = ("x-webkit-deflate-frame", "deflate-frame")
 
 #: The names of the options that make the C{extensions} field.
 COMPRESSION_NAMES = frozenset({"compression"} | {option.name for option in COMPRESSION_OPTIONS})
