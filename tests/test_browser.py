@@ -22,26 +22,21 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import signal
-import subprocess
 import tempfile
-import threading
-import time
-from collections.abc import Callable
 
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 try:
-    from tests._support.twistd import ROOT, Twistd
+    from tests._support.browser import CHROMIUM, requireBrowser, runBrowserScript
+    from tests._support.twistd import Twistd
 except ImportError:  # loaded as a file, without the source tree on the path
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tests._support.twistd import ROOT, Twistd
-
-CHROMIUM = "/usr/bin/chromium"
+    from tests._support.browser import CHROMIUM, requireBrowser, runBrowserScript
+    from tests._support.twistd import Twistd
 
 #: Seconds the whole browser script may take.
 BROWSER_TIMEOUT = 240
@@ -171,120 +166,13 @@ async function join(page, name) {
 """
 
 
-def nodePath() -> str:
-    """
-    Where node looks for C{playwright-core}: C{NODE_PATH} and the source
-    tree's C{.ci/node/node_modules}.
-    """
-    paths = [p for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
-    paths.append(os.path.join(ROOT, ".ci", "node", "node_modules"))
-    return os.pathsep.join(paths)
-
-
-def missingTools() -> list[str]:
-    """
-    What this test needs and this machine lacks.
-    """
-    missing = []
-    if not os.access(CHROMIUM, os.X_OK):
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    node = shutil.which("node")
-    if node is None:
-        missing.append("node (apt-get install nodejs npm)")
-    else:
-        found = subprocess.run(
-            [node, "-e", "require.resolve('playwright-core')"],
-            env={**os.environ, "NODE_PATH": nodePath()},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-        )
-        if found.returncode != 0:
-            missing.append("playwright-core (npm install --prefix .ci/node playwright-core)")
-    return missing
-
-
-def runBrowserScript(
-    argv: list[str], phases: dict[str, Callable[[], None]]
-) -> subprocess.CompletedProcess[str]:
-    """
-    Run the browser script in a session of its own, so that if it overruns
-    L{BROWSER_TIMEOUT} the browser it started is killed with it.
-
-    When the script prints C{PHASE NAME}, run C{phases[NAME]} and answer
-    C{done NAME} on its standard input.
-    """
-    process = subprocess.Popen(
-        argv,
-        env={**os.environ, "NODE_PATH": nodePath()},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    stdin, stdoutPipe, stderrPipe = process.stdin, process.stdout, process.stderr
-    assert stdin is not None and stdoutPipe is not None and stderrPipe is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    errors: list[str] = []
-
-    def readOut() -> None:
-        for line in stdoutPipe:
-            lines.put(line)
-        lines.put(None)
-
-    def readErr() -> None:
-        errors.extend(stderrPipe)
-
-    readers = [threading.Thread(target=f, daemon=True) for f in (readOut, readErr)]
-    for reader in readers:
-        reader.start()
-    stdout: list[str] = []
-    deadline = time.monotonic() + BROWSER_TIMEOUT
-    timedOut = False
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timedOut = True
-            break
-        try:
-            line = lines.get(timeout=min(left, 1.0))
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        stdout.append(line)
-        if line.startswith("PHASE "):
-            name = line.split()[1]
-            phases[name]()
-            stdin.write(f"done {name}\n")
-            stdin.flush()
-    if timedOut:
-        os.killpg(process.pid, signal.SIGKILL)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    for reader in readers:
-        reader.join(timeout=10)
-    stdin.close()
-    stderr = "".join(errors) + (f"\n(killed after {BROWSER_TIMEOUT} seconds)" if timedOut else "")
-    return subprocess.CompletedProcess(argv, process.returncode, "".join(stdout), stderr)
-
-
 class BrowserTests(TestCase):
     """
     The chat demo page in a real browser.
     """
 
     def setUp(self) -> None:
-        missing = missingTools()
-        if missing:
-            message = "the browser test needs " + ", ".join(missing)
-            if os.environ.get("CI"):
-                self.fail(message)
-            raise SkipTest(message)
+        requireBrowser(self)
 
     def test_twoTabsChatAndReconnect(self) -> None:
         """
@@ -321,6 +209,7 @@ class BrowserTests(TestCase):
         run = runBrowserScript(
             ["node", scriptPath, f"http://127.0.0.1:{port}/", shotDir, userDataDir, CHROMIUM],
             {"stop-server": stopServer, "start-server": startServer},
+            timeout=BROWSER_TIMEOUT,
         )
         if run.returncode != 0:
             outputs = "\n".join(t.output for t in servers)

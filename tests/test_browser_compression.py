@@ -17,81 +17,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 try:
+    from tests._support.browser import CHROMIUM, requireBrowser, runBrowserScript
     from tests._support.twistd import ROOT, Twistd
 except ImportError:  # loaded as a file, without the source tree on the path
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests._support.browser import CHROMIUM, requireBrowser, runBrowserScript
     from tests._support.twistd import ROOT, Twistd
-
-CHROMIUM = "/usr/bin/chromium"
 
 #: Seconds the whole browser script may take.
 BROWSER_TIMEOUT = 180
 
-
-def nodePath() -> str:
-    """
-    Where node looks for C{playwright-core}: C{NODE_PATH} and the source
-    tree's C{.ci/node/node_modules} (as L{tests.test_browser} does).
-    """
-    paths = [p for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
-    paths.append(os.path.join(ROOT, ".ci", "node", "node_modules"))
-    return os.pathsep.join(paths)
-
-
-def missingTools() -> list[str]:
-    """
-    What this test needs and this machine lacks (the same checks as
-    L{tests.test_browser}).
-    """
-    missing = []
-    if not os.access(CHROMIUM, os.X_OK):
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    node = shutil.which("node")
-    if node is None:
-        missing.append("node (apt-get install nodejs npm)")
-    else:
-        found = subprocess.run(
-            [node, "-e", "require.resolve('playwright-core')"],
-            env={**os.environ, "NODE_PATH": nodePath()},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-        )
-        if found.returncode != 0:
-            missing.append("playwright-core (npm install --prefix .ci/node playwright-core)")
-    return missing
-
-
-def runBrowserScript(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """
-    Run the browser script in a session of its own, so that if it overruns
-    L{BROWSER_TIMEOUT} the browser it started is killed with it.
-    """
-    process = subprocess.Popen(
-        argv,
-        env={**os.environ, "NODE_PATH": nodePath()},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=BROWSER_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate(timeout=30)
-        stderr += f"\n(killed after {BROWSER_TIMEOUT} seconds)"
-    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 SCRIPT = r"""
 const { chromium } = require("playwright-core");
@@ -186,12 +128,7 @@ class BrowserCompressionTests(TestCase):
     """
 
     def setUp(self) -> None:
-        missing = missingTools()
-        if missing:
-            message = "the browser test needs " + ", ".join(missing)
-            if os.environ.get("CI"):
-                self.fail(message)
-            raise SkipTest(message)
+        requireBrowser(self)
 
     def test_negotiatedAndLargeMessages(self) -> None:
         """
@@ -220,7 +157,8 @@ class BrowserCompressionTests(TestCase):
         self.addCleanup(shutil.rmtree, userDataDir, True)
 
         run = runBrowserScript(
-            ["node", scriptPath, f"http://127.0.0.1:{port}/", shotDir, userDataDir, CHROMIUM]
+            ["node", scriptPath, f"http://127.0.0.1:{port}/", shotDir, userDataDir, CHROMIUM],
+            timeout=BROWSER_TIMEOUT,
         )
         if run.returncode != 0:
             self.fail(f"the browser script failed:\n{run.stdout}\n{run.stderr}\n{server.output}")
