@@ -24,6 +24,8 @@ from twisted_ws import (
 from twisted_ws._proxy import ProxyError, parseProxyURL, proxyFromEnvironment
 from twisted_ws._url import parseURL
 
+from ._support.certs import writeCertificate
+
 
 class EnvironmentTests(SynchronousTestCase):
     """
@@ -95,38 +97,10 @@ def certificate(directory: str) -> tuple[str, str, Any]:
     Write a key and a self-signed certificate for 127.0.0.1 into
     C{directory}; return their paths and a TLS policy that trusts it.
     """
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
     from twisted.internet.ssl import Certificate, optionsForClientTLS
 
     os.makedirs(directory)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    keyPath, certPath = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
-    with open(keyPath, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(certPath, "wb") as f:
-        f.write(pem)
+    keyPath, certPath, pem = writeCertificate(directory, ["127.0.0.1"])
     return keyPath, certPath, optionsForClientTLS("127.0.0.1", trustRoot=Certificate.loadPEM(pem))
 
 

@@ -13,8 +13,6 @@ Skipped, with the reason, only when the C{redis-server} binary is absent.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import shutil
@@ -44,6 +42,7 @@ from twisted_ws.codec import TextMessage
 from twisted_ws.pubsub import IHub, NameTaken, _redis
 from twisted_ws.pubsub._redis import RedisHub, decodeFrame, encodeFrame
 
+from ._support.certs import writeCertificate
 from ._support.layer import Client
 from ._support.redis import RedisServer
 
@@ -493,42 +492,12 @@ class RedisAuthTests(RedisTestCase):
         self.assertNotIn("wrong", json.dumps({k: str(v) for k, v in failures[0].items()}))
 
 
-def writeCertificate(directory: str) -> tuple[str, str]:
+def writeServerCertificate(directory: str) -> tuple[str, str]:
     """
-    Write a key and a self-signed certificate for C{localhost} into
-    C{directory}; return their paths.
+    Write a key and a self-signed certificate for C{localhost} and
+    127.0.0.1 into C{directory}; return their paths.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    keyPath, certPath = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
-    with open(keyPath, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(certPath, "wb") as f:
-        f.write(certificate.public_bytes(serialization.Encoding.PEM))
+    keyPath, certPath, _ = writeCertificate(directory, ["localhost", "127.0.0.1"])
     return keyPath, certPath
 
 
@@ -544,7 +513,7 @@ class RedisTLSTests(RedisTestCase):
         except ImportError:  # pragma: no cover - the test extra installs pyOpenSSL
             raise SkipTest("TLS needs pyOpenSSL (the tls extra)") from None
         self.redis.stop()
-        self.key, self.cert = writeCertificate(self.directory)
+        self.key, self.cert = writeServerCertificate(self.directory)
         self.redis = RedisServer(self.directory, "--requirepass", "pw", tls=(self.key, self.cert))
         self.redis.start()
         self.addCleanup(self.redis.stop)

@@ -8,7 +8,6 @@ Every wait is bounded: starting, reading, and stopping.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ from twisted.trial.unittest import SkipTest, TestCase
 
 from twisted_ws.codec import ClientConnection, ConnectionOpened, TextMessage, Version
 
+from ._support.certs import writeCertificate
 from ._support.twistd import IO_TIMEOUT, ROOT, Twistd
 
 try:
@@ -34,45 +34,7 @@ def writeSelfSignedCertificate(directory: str) -> tuple[str, str]:
     Write a key and a self-signed certificate for C{localhost} and
     127.0.0.1 into C{directory}; return their paths.
     """
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    keyPath = os.path.join(directory, "key.pem")
-    certPath = os.path.join(directory, "cert.pem")
-    with open(keyPath, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    with open(certPath, "wb") as f:
-        f.write(certificate.public_bytes(serialization.Encoding.PEM))
+    keyPath, certPath, _ = writeCertificate(directory, ["localhost", "127.0.0.1"])
     return keyPath, certPath
 
 
