@@ -458,3 +458,24 @@ class SendBeforeOpenTests(SynchronousTestCase):
             self.assertNotIsInstance(caught.exception, ConnectionClosedError)
         self.assertRaises(LocalProtocolError, server.sendPreparedMessage, codec.PreparedMessage("x"))
         self.assertFalse(server.canSend)
+
+
+class RequestPathTests(SynchronousTestCase):
+    """
+    L{ServerConnection.requestPath}: the request's path without keeping the
+    parsed request.
+    """
+
+    def test_pathBeforeAndAfterAccept(self) -> None:
+        """
+        The path (without the query) reads the same while the request waits
+        and after it was accepted; before it arrives it is L{None}.
+        """
+        server = ServerConnection()
+        self.assertIsNone(server.requestPath)
+        client = ClientConnection("example.com", "/chat/room?user=a&b=c")
+        server.receiveData(client.dataToSend())
+        self.assertEqual(server.requestPath, "/chat/room")
+        server.accept()
+        self.assertEqual(server.requestPath, "/chat/room")
+        self.assertEqual(server.request.path, "/chat/room")

@@ -184,8 +184,7 @@ class ConnectionEnding(protocol.Protocol):
         """
         The path of the opening request, for log messages.
         """
-        request = getattr(self.codec, "request", None)
-        return getattr(request, "path", None)
+        return getattr(self.codec, "requestPath", None)
 
     def _peerText(self) -> str:
         """

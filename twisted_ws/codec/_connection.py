@@ -38,9 +38,10 @@ class Connection(DeprecatedNames):
     error that failed the connection (C{cause}), or the way it ended
     otherwise (the TCP connection ended, the handshake was refused).
 
-    The sending methods C{sendTextMessage}, C{sendBytesMessage}, C{ping} and
-    C{pong} are attributes bound, once the connection opens, straight to the
-    framing of its protocol version, so that a send costs one call.  Before
+    The two message-sending methods, C{sendTextMessage} and
+    C{sendBytesMessage}, are attributes bound, once the connection opens,
+    straight to the framing of its protocol version, so that a send (the hot
+    path of every echo and relay) costs one call.  Before
     the connection opens they raise L{LocalProtocolError}; once it can no
     longer send (its close frame is queued, or it is closed) they raise
     L{ConnectionClosedError}.
@@ -63,10 +64,6 @@ class Connection(DeprecatedNames):
         not checked again.
     @ivar sendBytesMessage: C{sendBytesMessage(data)}: send a binary message
         (L{LocalProtocolError} on a hixie connection, which has none).
-    @ivar ping: C{ping(data=b"")}: send a ping with up to 125 bytes of
-        application data (L{LocalProtocolError} if longer, or on hixie).
-    @ivar pong: C{pong(data=b"")}: send an unsolicited pong, a heartbeat
-        that expects no answer.
     """
 
     __slots__ = (
@@ -79,8 +76,6 @@ class Connection(DeprecatedNames):
         "shouldCloseTransport",
         "sendTextMessage",
         "sendBytesMessage",
-        "ping",
-        "pong",
         "_decodeText",
         "_out",
         "_random",
@@ -106,8 +101,6 @@ class Connection(DeprecatedNames):
         self.shouldCloseTransport = False
         self.sendTextMessage: Callable[[str | bytes], None] = _notOpen
         self.sendBytesMessage: Callable[[bytes], None] = _notOpen
-        self.ping: Callable[..., None] = _notOpen
-        self.pong: Callable[..., None] = _notOpen
         self._decodeText = options.decodeText
         self._out: list[bytes] = []
         self._random = randomSource
@@ -366,6 +359,32 @@ class Connection(DeprecatedNames):
         """
         return len(self._out)
 
+    def ping(self, data: bytes = b"") -> None:
+        """
+        Send a ping with up to 125 bytes of application data.
+
+        @raise LocalProtocolError: not open, too long, or a hixie version.
+        @raise ConnectionClosedError: the connection can no longer send.
+        """
+        framer = self._framer
+        if framer is None:
+            _notOpen()
+        else:
+            framer.sendPing(data)
+
+    def pong(self, data: bytes = b"") -> None:
+        """
+        Send an unsolicited pong (a heartbeat that expects no answer).
+
+        @raise LocalProtocolError: not open, too long, or a hixie version.
+        @raise ConnectionClosedError: the connection can no longer send.
+        """
+        framer = self._framer
+        if framer is None:
+            _notOpen()
+        else:
+            framer.sendPong(data)
+
     def answerClose(self) -> None:
         """
         Queue now the close frame that answers the peer's close frame (with
@@ -489,8 +508,6 @@ class Connection(DeprecatedNames):
         self._framer = framer
         self.sendTextMessage = framer.sendText
         self.sendBytesMessage = framer.sendBinary
-        self.ping = framer.sendPing
-        self.pong = framer.sendPong
 
 
 def _notOpen(*args: object) -> None:

@@ -30,10 +30,14 @@ class DeprecatedNames:
     cause: PeerError | None
     sendTextMessage: Any
     sendBytesMessage: Any
-    ping: Any
-    pong: Any
 
     def sendPreparedMessage(self, message: PreparedMessage) -> None:
+        raise NotImplementedError
+
+    def ping(self, data: bytes = b"") -> None:
+        raise NotImplementedError
+
+    def pong(self, data: bytes = b"") -> None:
         raise NotImplementedError
 
     def sendText(self, text: str | bytes) -> None:

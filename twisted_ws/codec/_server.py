@@ -72,6 +72,23 @@ class ServerConnection(Connection):
             )
         return request
 
+    @property
+    def requestPath(self) -> str | None:
+        """
+        The path of the opening request (its target without the query), or
+        L{None} before it arrived.  Unlike L{request}, reading it after
+        L{accept} does not rebuild and keep the whole request: it is read
+        off the request line, for a log line or a metric.
+        """
+        request = self._request
+        if request is not None:
+            return request.path
+        head = self._requestHead
+        if not head:
+            return None
+        line = head.split(b"\r\n", 1)[0].decode("iso-8859-1")
+        return line.split(" ")[1].split("?", 1)[0]
+
     def _receiveHandshake(self, data: bytes) -> list:
         if self.handshakeStep is HandshakeStep.REFUSED:
             return []
