@@ -127,6 +127,17 @@ class Connection(DeprecatedNames):
 
     # How it closed, derived.
 
+    def _closing(self) -> tuple[int, str] | None:
+        """
+        The (code, reason) that says how the connection closed, from the
+        first of: the peer error that failed it, the peer's close frame, how
+        it ended otherwise; L{None} while nothing says it yet.
+        """
+        cause = self.cause
+        if cause is not None and cause.closeCode is not None:
+            return cause.closeCode, cause.reason
+        return self._peerClose or self._ending
+
     @property
     def closeCode(self) -> int | None:
         """
@@ -136,28 +147,16 @@ class Connection(DeprecatedNames):
         opening handshake failed) without a closing handshake.  L{None}
         while nothing says it yet.
         """
-        cause = self.cause
-        if cause is not None and cause.closeCode is not None:
-            return cause.closeCode
-        if self._peerClose is not None:
-            return self._peerClose[0]
-        if self._ending is not None:
-            return self._ending[0]
-        return None
+        closing = self._closing()
+        return None if closing is None else closing[0]
 
     @property
     def closeReason(self) -> str:
         """
         The reason that goes with L{closeCode}.
         """
-        cause = self.cause
-        if cause is not None and cause.closeCode is not None:
-            return cause.reason
-        if self._peerClose is not None:
-            return self._peerClose[1]
-        if self._ending is not None:
-            return self._ending[1]
-        return ""
+        closing = self._closing()
+        return "" if closing is None else closing[1]
 
     @property
     def wasClean(self) -> bool:
