@@ -32,6 +32,8 @@ from twisted_ws import (
 )
 from twisted_ws.codec import PerMessageDeflate
 
+from ._support.clientapp import Client
+
 TIMEOUT = 20.0
 
 #: The largest message the server accepts, after decompression.
@@ -179,34 +181,6 @@ class WebsocketsClientTests(_ServerMixin, TestCase):
         self.assertEqual(closed.code, 1000)
         [negotiated] = self.factory.negotiated
         self.assertEqual(_deflateExtensions(negotiated), ["PerMessageDeflateExtension"])
-
-
-class Client(WebSocketProtocol):
-    """
-    A client application that hands each message to a waiting Deferred.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: defer.Deferred[Any] | None = None
-        self.lost: defer.Deferred[Any] = defer.Deferred()
-
-    def next(self) -> defer.Deferred[Any]:
-        self.waiting = defer.Deferred()
-        return self.waiting
-
-    def textMessageReceived(self, message: str) -> None:
-        self._got(message)
-
-    def bytesMessageReceived(self, data: bytes) -> None:
-        self._got(data)
-
-    def _got(self, message: Any) -> None:
-        d, self.waiting = self.waiting, None
-        if d is not None:
-            d.callback(message)
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.lost.callback(reason.value)
 
 
 class WebsocketsServerTests(TestCase):
