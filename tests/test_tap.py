@@ -27,6 +27,8 @@ from twisted_ws import Options as LibraryOptions
 from twisted_ws import Version, WebSocketResource, WebSocketServerFactory, tap
 from twisted_ws.apps import chat, echo
 
+from ._support.tapopts import libraryOptions, parse
+
 SAMPLE_MODULE = """
 from twisted_ws import WebSocketProtocol, WebSocketServerFactory
 
@@ -56,30 +58,6 @@ def installSampleModule(testCase: SynchronousTestCase) -> str:
     testCase.addCleanup(sys.path.remove, os.path.abspath(directory))
     testCase.addCleanup(sys.modules.pop, name, None)
     return name
-
-
-def parse(*argv: str) -> tap.Options:
-    """
-    Parse C{argv} as the options of C{twistd websocket}, with endpoints made
-    on a memory reactor.
-    """
-    options = tap.Options()
-    options._reactor = MemoryReactor()
-    options.stderr = io.StringIO()
-    options.parseOptions(list(argv))
-    return options
-
-
-def libraryOptions(config: tap.Options, index: int = 0) -> LibraryOptions:
-    """
-    The L{twisted_ws.Options} that the application at C{index} is built with.
-    """
-    server = config["server"]
-    app = server.apps[index]
-    loaded = tap.loadApp(app.name)
-    settings = dict(server.settings)
-    settings.update(app.settings)
-    return tap.makeLibraryOptions(settings, loaded.defaults)
 
 
 class PluginTests(SynchronousTestCase):

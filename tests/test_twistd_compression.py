@@ -6,11 +6,9 @@ in the configuration file, and the extension factories they make.
 
 from __future__ import annotations
 
-import io
 import textwrap
 from typing import Any
 
-from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws import tap
@@ -18,28 +16,7 @@ from twisted_ws.codec import DeflateFrame, PerMessageDeflate
 from twisted_ws.twistd import _docs
 from twisted_ws.twistd._library import COMPRESSION_OPTIONS, LIBRARY_BY_NAME, compressionFactories
 
-
-def parse(*argv: str) -> tap.Options:
-    """
-    Parse C{argv} as the options of C{twistd websocket}, with endpoints made
-    on a memory reactor.
-    """
-    options = tap.Options()
-    options._reactor = MemoryReactor()
-    options.stderr = io.StringIO()
-    options.parseOptions(list(argv))
-    return options
-
-
-def libraryOptions(config: tap.Options, index: int = 0) -> Any:
-    """
-    The L{twisted_ws.Options} that the application at C{index} is built with.
-    """
-    server = config["server"]
-    app = server.apps[index]
-    settings = dict(server.settings)
-    settings.update(app.settings)
-    return tap.makeLibraryOptions(settings, tap.loadApp(app.name).defaults)
+from ._support.tapopts import libraryOptions, parse
 
 
 def extensionsOf(config: tap.Options, index: int = 0) -> tuple[Any, ...]:
