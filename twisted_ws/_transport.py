@@ -62,14 +62,17 @@ class WebSocketConnection(WireProtocol):
 
     @property
     def version(self) -> Version | None:
+        """The protocol L{Version} of this connection, once known."""
         return self.codec.version
 
     @property
     def subprotocol(self) -> str | None:
+        """The negotiated subprotocol, or L{None}."""
         return self.codec.subprotocol
 
     @property
     def extensions(self) -> tuple[Extension, ...]:
+        """The negotiated extensions."""
         return self.codec.extensions
 
     @property
