@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.application.internet import StreamServerEndpointService
-from twisted.internet import abstract, defer
+from twisted.application.internet import ClientService, StreamServerEndpointService
+from twisted.internet import abstract, defer, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
@@ -219,6 +219,61 @@ class ServiceTests(SynchronousTestCase):
         service = StreamServerEndpointService(FailingEndpoint(), Factory())
         internals.raiseListenErrorsSynchronously(service)
         self.assertRaises(OSError, service.privilegedStartService)
+
+
+class ClientServiceTests(SynchronousTestCase):
+    """
+    The C{_transport} of C{ClientService}'s protocol proxy.
+    """
+
+    def connectedService(self) -> tuple[ClientService, list[Any]]:
+        """
+        A started C{ClientService} whose endpoint connects at once, and the
+        list that gets the protocol proxy it built.
+        """
+        built: list[Any] = []
+
+        class Endpoint:
+            def connect(self, factory: Any) -> defer.Deferred:
+                proxy = factory.buildProtocol(None)
+                built.append(proxy)
+                proxy.makeConnection(StringTransport())
+                return defer.succeed(proxy)
+
+        service = ClientService(Endpoint(), Factory.forProtocol(Protocol), clock=task.Clock())
+        service.startService()
+        return service, built
+
+    def test_stopEndsTheTransportSet(self) -> None:
+        """
+        After setServiceProxyTransport, stopping the service ends the
+        transport given to it, not the one the proxy was connected with.
+        """
+        service, built = self.connectedService()
+        [proxy] = built
+        first = proxy.transport
+        given = StringTransport()
+        internals.setServiceProxyTransport(proxy, given)
+        service.stopService()
+        self.assertTrue(given.disconnecting)
+        self.assertFalse(first.disconnecting)
+
+    def test_reportsMissing(self) -> None:
+        """
+        A proxy that no longer keeps C{_transport} is reported.
+        """
+        service, built = self.connectedService()
+        proxyClass = type(built[0])
+        service.stopService()
+
+        def makeConnection(self: Any, transport: Any) -> None:
+            self._protocol.makeConnection(transport)
+
+        self.patch(proxyClass, "makeConnection", makeConnection)
+        self.assertEqual(
+            internals.checkTwistedInternals(),
+            ["twisted.application.internet.ClientService's protocol proxy has no attribute '_transport'"],
+        )
 
 
 class _Pending:

@@ -16,6 +16,7 @@ from twisted.internet import defer, interfaces
 from zope.interface import implementer
 
 from ._client import WebSocketClientEndpoint
+from ._twistedinternals import setServiceProxyTransport
 
 __all__ = ["webSocketClientService"]
 
@@ -67,7 +68,7 @@ class _ServiceEndpoint:
             # transport its proxy was given by makeConnection, which a
             # WebSocket application does not get: give it the WebSocket
             # connection (loseConnection closes with 1000).
-            proxy._transport = gate.transport
+            setServiceProxyTransport(proxy, gate.transport)
             return proxy
 
         return self.endpoint.connect(Factory()).addCallback(connected)

@@ -25,6 +25,9 @@ What is relied on, and why:
  - L{twisted.application.internet.StreamServerEndpointService}:
    C{_raiseSynchronously} (make C{privilegedStartService} raise a failure to
    listen instead of logging it), used by C{twistd websocket}.
+ - L{twisted.application.internet.ClientService}: the C{_transport} of the
+   proxy it wraps each protocol in (what C{stopService} ends), which
+   L{twisted_ws._reconnecting} sets to the WebSocket connection.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "redirectChannel",
     "forgetChannelRequest",
     "raiseListenErrorsSynchronously",
+    "setServiceProxyTransport",
 ]
 
 #: The attributes of an L{HTTPChannel} (once connected) that the upgrade
@@ -167,6 +171,15 @@ def raiseListenErrorsSynchronously(service: Any) -> None:
     service._raiseSynchronously = True
 
 
+def setServiceProxyTransport(proxy: Any, transport: Any) -> None:
+    """
+    Make C{ClientService}'s C{proxy} of a protocol end C{transport} when the
+    service stops, instead of the transport given to its C{makeConnection}
+    (which a WebSocket application never gets).
+    """
+    proxy._transport = transport
+
+
 # The self-check.
 
 
@@ -199,8 +212,37 @@ def checkTwistedInternals() -> list[str]:
             "twisted.application.internet.StreamServerEndpointService has no attribute "
             "'_raiseSynchronously'"
         )
+    problems.extend(_checkClientService())
     problems.extend(_checkTLS())
     return problems
+
+
+def _checkClientService() -> list[str]:
+    from twisted.application.internet import ClientService
+    from twisted.internet import defer, task
+    from twisted.internet.interfaces import IStreamClientEndpoint
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.testing import StringTransport
+    from zope.interface import implementer
+
+    built: list[Any] = []
+
+    @implementer(IStreamClientEndpoint)
+    class Endpoint:
+        def connect(self, factory: Any) -> defer.Deferred[Any]:
+            proxy = factory.buildProtocol(None)
+            built.append(proxy)
+            proxy.makeConnection(StringTransport())
+            return defer.succeed(proxy)
+
+    service = ClientService(Endpoint(), Factory.forProtocol(Protocol), clock=task.Clock())
+    service.startService()
+    if built and "_transport" in vars(built[0]):
+        service.stopService()
+        return []
+    # Left connected: stopping would need the attribute; the clock is a
+    # task.Clock, so nothing is left in the reactor.
+    return ["twisted.application.internet.ClientService's protocol proxy has no attribute '_transport'"]
 
 
 def _checkTLS() -> list[str]:
