@@ -165,7 +165,7 @@ class WorkersTests(SynchronousTestCase):
         self.addCleanup(server.stop)
         first = self.workerPids(server, 2)
         for pid in first:
-            self.waitFor(server, rf"\[worker \d+ pid {pid}\] .*starting on {port}")
+            self.waitFor(server, rf"\[worker \d+ pid {pid} [^\]]*\] .*starting on {port}")
         seen, clients = self.pidsServing(port, first)
         self.assertEqual(seen, first)
         for ws in clients:
@@ -176,7 +176,7 @@ class WorkersTests(SynchronousTestCase):
         after = self.workerPids(server, 3)
         newPid = (after - first).pop()
         self.assertIn("ended (signal 9); restarting it", server.output)
-        self.waitFor(server, rf"\[worker \d+ pid {newPid}\] .*starting on {port}")
+        self.waitFor(server, rf"\[worker \d+ pid {newPid} [^\]]*\] .*starting on {port}")
         seen, clients = self.pidsServing(port, {newPid, *(first - {victim})})
         self.assertEqual(seen, {newPid, *(first - {victim})})
 
@@ -230,7 +230,7 @@ class WorkersOnRedisTests(SynchronousTestCase):
         The worker (by number) that logged opening C{ws}'s connection.
         """
         port = ws.local_address[1]
-        pattern = rf"\[worker (\d+) pid \d+\] .*connection with 127\.0\.0\.1:{port} opened"
+        pattern = rf"\[worker (\d+) pid \d+ [^\]]*\] .*connection with 127\.0\.0\.1:{port} opened"
         deadline = time.monotonic() + WAIT_TIMEOUT
         while time.monotonic() < deadline:
             found = re.search(pattern, server.output)
@@ -249,7 +249,7 @@ class WorkersOnRedisTests(SynchronousTestCase):
                          "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
         self.addCleanup(server.stop)
         deadline = time.monotonic() + WAIT_TIMEOUT
-        while len(re.findall(rf"\[worker \d+ pid \d+\] .*starting on {port}", server.output)) < 2:
+        while len(re.findall(rf"\[worker \d+ pid \d+ [^\]]*\] .*starting on {port}", server.output)) < 2:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the workers did not listen:\n{server.output}")
             server._drain(0.2)

@@ -260,7 +260,9 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
     if serverConfig is None:
         raise usage.UsageError("options were not parsed")
     if serverConfig.workers > 1 and not isWorker():
-        return WorkersService(serverConfig, reactor)
+        return WorkersService(serverConfig, reactor, twistdOptions=getattr(config, "parent", None),
+                              logObserver=jsonObserver(config) if serverConfig.logFormat == "json"
+                              else None)
     top = ServerService(serverConfig.apps)
     if isWorker():
         ParentWatch(reactor).setServiceParent(top)

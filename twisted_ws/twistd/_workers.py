@@ -21,6 +21,19 @@ sockets, for port 0, and for privileged ports opened before twistd drops
 its privileges; and no second server started by mistake on the same port
 quietly shares its traffic.  What it costs: the kernel balances less
 evenly between workers that all wait on one queue.
+
+What a worker gets of twistd's own options (those before C{websocket}):
+C{--reactor} and C{--umask}, so that it runs as the parent does.  It never
+gets C{--logfile}, C{--syslog}, C{--prefix} or C{--logger}: each worker
+writes its log events as JSON lines to a pipe and the parent logs them
+again as its own events (with C{worker_index} and C{worker_pid} added and
+the system C{worker N pid P ...}), so that every event of every process
+ends wherever and however the parent logs (one file, rotated by one
+process; syslog; a custom observer; C{--log-format json}).  It never gets
+C{--pidfile} (the parent's pid file is the parent's) nor the daemon options
+(C{-n} always; it inherits the parent's directory, user and umask).  For
+an C{ssl:} endpoint the parent opens the TCP socket and each worker does
+TLS on the connections it accepts.
 """
 
 from __future__ import annotations
@@ -291,6 +304,26 @@ def workerEndpoint(reactor: Any, description: str) -> Any:
     return AdoptedEndpoint(reactor, fd, family, tlsOptions)
 
 
+def twistdArguments(options: Any) -> list[str]:
+    """
+    The twistd options a worker runs with, from the parent's twistd
+    options (the C{ServerOptions} before C{websocket}, or L{None}): in the
+    foreground, with no pid file, logging to standard output (the pipe to
+    the parent), with the parent's reactor and umask.
+    """
+    args = ["-n", "--pidfile=", "--logfile=-"]
+    get = getattr(options, "get", None)
+    if get is None:
+        return args
+    reactor = get("reactor")
+    if reactor:
+        args.append(f"--reactor={reactor}")
+    umask = get("umask")
+    if umask is not None:
+        args.append(f"--umask={umask:04o}")
+    return args
+
+
 def websocketArguments(argv: list[str]) -> list[str]:
     """
     The arguments after C{websocket} in a twistd command line.
@@ -303,13 +336,46 @@ def websocketArguments(argv: list[str]) -> list[str]:
     raise SystemExit("twistd websocket: --workers needs twistd started as 'twistd ... websocket ...'")
 
 
+#: The longest log line taken from a worker; the rest of a longer one is
+#: dropped (with a warning), so that a worker cannot fill the parent.
+MAX_LINE = 1024 * 1024
+
+
+def relayedEvent(line: str, index: int, pid: int | None) -> dict[str, Any] | None:
+    """
+    The log event of one JSON line a worker wrote, marked with the worker
+    (C{worker_index}, C{worker_pid}, and a C{log_system} that starts with
+    C{worker N pid P}); L{None} if the line is not a JSON log event.
+    """
+    from twisted.logger import eventFromJSON
+
+    if not line.startswith("{"):
+        return None
+    try:
+        event = eventFromJSON(line)
+    except Exception:
+        return None
+    if not isinstance(event, dict) or "log_time" not in event:
+        return None
+    level = event.get("log_level")
+    system = event.get("log_system")
+    if system is None:
+        name = getattr(level, "name", None) or "-"
+        system = f"{event.get('log_namespace', '-')}#{name}"
+    event["worker_index"] = index
+    event["worker_pid"] = pid
+    event["log_system"] = f"worker {index} pid {pid} {system}"
+    return event
+
+
 class _WorkerProtocol(ProcessProtocol):
     def __init__(self, parent: WorkersService, index: int) -> None:
         self.parent = parent
         self.index = index
         self.started = time.monotonic()
         self.ended: Deferred[None] = Deferred()
-        self._buffer = b""
+        self._buffers: dict[int, bytes] = {}
+        self._cutting: set[int] = set()
         self.pid: int | None = None
 
     def makeConnection(self, transport: Any) -> None:
@@ -317,18 +383,44 @@ class _WorkerProtocol(ProcessProtocol):
         super().makeConnection(transport)
 
     def childDataReceived(self, childFD: int, data: bytes) -> None:
-        self._buffer += data
-        *lines, self._buffer = self._buffer.split(b"\n")
-        if len(self._buffer) > 64 * 1024:
-            lines.append(self._buffer)
-            self._buffer = b""
+        # One buffer per descriptor, so that a line on standard error never
+        # lands in the middle of a JSON line on standard output.
+        *lines, rest = (self._buffers.get(childFD, b"") + data).split(b"\n")
+        if childFD in self._cutting and lines:
+            lines.pop(0)  # the end of a line too long to keep
+            self._cutting.discard(childFD)
+        if childFD in self._cutting:
+            rest = b""
+        elif len(rest) > MAX_LINE:
+            _log.warn("worker {index} (pid {pid}) wrote a log line of more than {limit} bytes: "
+                      "dropped", index=self.index, pid=self.pid, limit=MAX_LINE)
+            self._cutting.add(childFD)
+            rest = b""
+        self._buffers[childFD] = rest
         for line in lines:
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                _log.info("[worker {index} pid {pid}] {line}", index=self.index, pid=self.pid,
-                          line=text)
+            self.relay(childFD, line.decode("utf-8", "replace").rstrip())
+
+    def relay(self, childFD: int, text: str) -> None:
+        """
+        Log one line of the worker as the parent's own event: a JSON log
+        event as it was, anything else (a traceback on standard error
+        before its logging started, say) as a line of text.
+        """
+        if not text:
+            return
+        event = relayedEvent(text, self.index, self.pid)
+        if event is not None:
+            _log.observer(event)
+            return
+        emit = _log.warn if childFD == 2 else _log.info
+        emit("{line}", line=text, worker_index=self.index, worker_pid=self.pid,
+             log_system=f"worker {self.index} pid {self.pid}")
 
     def processEnded(self, reason: Failure) -> None:
+        for childFD, rest in sorted(self._buffers.items()):
+            if rest and childFD not in self._cutting:
+                self.relay(childFD, rest.decode("utf-8", "replace").rstrip())
+        self._buffers.clear()
         code = getattr(reason.value, "exitCode", None)
         signalNumber = getattr(reason.value, "signal", None)
         self.parent.workerEnded(self, code, signalNumber, reason.check(ProcessDone) is not None)
@@ -343,10 +435,13 @@ class WorkersService(service.Service):
     @ivar workers: the running workers' protocols, by number.
     """
 
-    def __init__(self, config: Any, reactor: Any, argv: list[str] | None = None) -> None:
+    def __init__(self, config: Any, reactor: Any, argv: list[str] | None = None,
+                 twistdOptions: Any = None, logObserver: Any = None) -> None:
         self.config = config
         self.reactor = reactor
         self.argv = list(sys.argv if argv is None else argv)
+        self.twistdOptions = twistdOptions
+        self.logObserver = logObserver
         self.count = config.workers
         self.drainTimeout = float(getattr(config, "drainTimeout", 5.0))
         self.retryPolicy = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0)
@@ -355,6 +450,25 @@ class WorkersService(service.Service):
         self._restarts: dict[int, Any] = {}
         self._sockets: list[tuple[str, socket.socket, str]] = []
         self._stopping = False
+
+    def setServiceParent(self, parent: Any) -> None:
+        # As ServerService does: twistd logs to the application's
+        # ILogObserver component (the JSON one of --log-format json).
+        if self.logObserver is not None and hasattr(parent, "setComponent"):
+            from twisted.logger import ILogObserver
+
+            parent.setComponent(ILogObserver, self.logObserver)
+        super().setServiceParent(parent)
+
+    def workerArguments(self) -> list[str]:
+        """
+        The command line of a worker after the interpreter: twistd's
+        options (L{twistdArguments}), then C{websocket} with the parent's
+        own arguments, and C{--log-format json} last (it wins), for the
+        pipe to the parent.
+        """
+        return [*twistdArguments(self.twistdOptions), "websocket",
+                *websocketArguments(self.argv), "--log-format", "json"]
 
     def privilegedStartService(self) -> None:
         for description in self.config.listen:
@@ -383,7 +497,7 @@ class WorkersService(service.Service):
         env[WORKER_ENV] = json.dumps({"index": index, "parent": os.getpid(), "sockets": sockets})
         env["PYTHONUNBUFFERED"] = "1"
         args = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-                "-n", "--pidfile=", "--logfile=-", "websocket", *websocketArguments(self.argv)]
+                *self.workerArguments()]
         protocol = _WorkerProtocol(self, index)
         self.reactor.spawnProcess(protocol, sys.executable, args, env=env, path=os.getcwd(),
                                   childFDs=childFDs)
