@@ -14,9 +14,9 @@ import re
 import signal
 import subprocess
 import time
-from typing import Any
+from typing import Any, cast
 
-from twisted.logger import Logger, eventAsJSON, globalLogPublisher
+from twisted.logger import ILogObserver, Logger, eventAsJSON, globalLogPublisher
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_ws.twistd import _workers
@@ -87,8 +87,9 @@ class RelayTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.events: list[dict[str, Any]] = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        observer = cast(ILogObserver, self.events.append)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         self.protocol = _workers._WorkerProtocol(None, 2)  # type: ignore[arg-type]
         self.protocol.pid = 4242
 
@@ -97,7 +98,7 @@ class RelayTests(SynchronousTestCase):
         One JSON line as a worker's JSON observer writes it.
         """
         caught: list[dict[str, Any]] = []
-        Logger(namespace="app", observer=caught.append).info(text, **fields)
+        Logger(namespace="app", observer=cast(ILogObserver, caught.append)).info(text, **fields)
         return (eventAsJSON(caught[0]) + "\n").encode()
 
     def relayed(self) -> list[dict[str, Any]]:

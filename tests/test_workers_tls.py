@@ -18,6 +18,7 @@ from ._support.redis import freePort
 from ._support.twistd import Twistd
 
 try:
+    from websockets.exceptions import InvalidHandshake
     from websockets.sync.client import connect
 except ImportError:  # pragma: no cover - the test extra installs it
     connect = None  # type: ignore[assignment]
@@ -86,7 +87,7 @@ class WorkersTLSTests(SynchronousTestCase):
                 seen.add(pid)
         self.assertEqual(seen, workerPids)
 
-        with self.assertRaises(Exception):
+        with self.assertRaises((OSError, EOFError, InvalidHandshake)):
             with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as ws:
                 ws.recv(timeout=5)
         server.stop()
