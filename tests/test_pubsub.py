@@ -25,7 +25,7 @@ from twisted_ws.pubsub import (
     LocalHub,
     Member,
     NameTaken,
-    _core,
+    _channels,
 )
 
 from ._support.layer import ALL_VERSIONS, HYBI_VERSIONS, BufferingTransport, Client
@@ -123,12 +123,12 @@ class FanOutTests(HubTestCase):
         clients = [self.subscribed(v) for v in ALL_VERSIONS * 3]
         prepared: list[Any] = []
 
-        class CountingPrepared(_core.PreparedMessage):
+        class CountingPrepared(_channels.PreparedMessage):
             def __init__(self, data: Any) -> None:
                 prepared.append(self)
                 super().__init__(data)
 
-        self.patch(_core, "PreparedMessage", CountingPrepared)
+        self.patch(_channels, "PreparedMessage", CountingPrepared)
         self.hub.publish("news", "once for all")
         self.assertEqual([p.data for p in prepared], ["once for all"])
         self.assertEqual(prepared[0].encodings, 1)

@@ -9,32 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from twisted.application.service import IService, Service
+from twisted.application.service import IService
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from .._protocol import WebSocketProtocol
-from ._core import (
-    HubOptions,
-    IHub,
-    LocalChannels,
-    Member,
-    NameTaken,
-    checkChannel,
-    checkMetadata,
-    checkName,
-    checkPayload,
-    dropSlow,
-    nameVariants,
-    newProcessId,
-)
+from ._base import BaseHub
+from ._core import HubOptions, IHub, Member, NameTaken, checkChannel, nameVariants
 
 __all__ = ["LocalHub", "HubProtocol"]
 
 
 @implementer(IHub, IService)
-class LocalHub(Service):
+class LocalHub(BaseHub):
     """
     A hub whose channels live in this process only: what a single server
     process needs, and the default of the chat application.
@@ -42,10 +30,13 @@ class LocalHub(Service):
     Every method completes at once: the L{Deferred}s it returns have
     already fired.
 
-    @ivar local: the L{LocalChannels} holding the subscribers and members.
+    @ivar local: the L{LocalChannels<twisted_ws.pubsub._channels.LocalChannels>}
+        holding the subscribers and members.
+    @ivar stats: what the hub counts (L{HubStats<twisted_ws.pubsub._channels.HubStats>}).
     """
 
     name = "pubsub-local"
+    backend = "local"
 
     def __init__(self, options: HubOptions | None = None, processId: str | None = None) -> None:
         """
@@ -54,9 +45,7 @@ class LocalHub(Service):
         @param processId: this hub's name in member ids; a fresh one by
             default.
         """
-        self.options = options if options is not None else HubOptions()
-        self.processId = processId if processId is not None else newProcessId()
-        self.local = LocalChannels(self.options, self.processId, self._dropSlow)
+        super().__init__(options, processId)
 
     def subscribe(self, channel: str, subscriber: Any) -> Deferred[None]:
         checkChannel(self.options, channel)
@@ -75,9 +64,7 @@ class LocalHub(Service):
         return succeed(None)
 
     def publish(self, channel: str, message: str | bytes, exclude: Any = None) -> Deferred[bool]:
-        checkChannel(self.options, channel)
-        payload = checkPayload(self.options, message)
-        self.local.deliver(channel, message if isinstance(message, str) else payload, exclude)
+        self._publishLocally(channel, message, exclude)
         return succeed(True)
 
     def enter(
@@ -88,16 +75,12 @@ class LocalHub(Service):
         metadata: Mapping[str, Any] | None = None,
         suffix: bool = True,
     ) -> Deferred[Member]:
-        checkChannel(self.options, channel)
-        checkName(self.options, name)
-        data = checkMetadata(self.options, metadata)
-        member = self.local.newMember(channel, subscriber, name, data)
-        self.local.removeMember(channel, subscriber)
+        member = self._newMember(channel, subscriber, name, metadata)
         taken = self.local.localNames(channel)
         candidates = nameVariants(self.options, name) if suffix else [name]
         for candidate in candidates:
             if candidate not in taken:
-                member = Member(member.id, candidate, data, member.process, member.since)
+                member = Member(member.id, candidate, member.metadata, member.process, member.since)
                 self.local.addMember(channel, subscriber, member)
                 return succeed(member)
         return fail(Failure(NameTaken(f"the name {name!r} is taken in {channel!r}")))
@@ -109,16 +92,6 @@ class LocalHub(Service):
     def presence(self, channel: str) -> Deferred[list[Member]]:
         checkChannel(self.options, channel)
         return succeed(self.local.localMembers(channel))
-
-    def memberOf(self, channel: str, subscriber: Any) -> Member | None:
-        return self.local.memberOf(channel, subscriber)
-
-    def channels(self) -> list[str]:
-        return self.local.channels()
-
-    def _dropSlow(self, subscriber: Any) -> None:
-        self.unsubscribeAll(subscriber)
-        dropSlow(subscriber, "LocalHub")
 
 
 class HubProtocol(WebSocketProtocol):
