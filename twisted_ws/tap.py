@@ -273,9 +273,11 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
         from twisted_ws.metrics import makeRegistry, metricsSite
 
         stats = [enableStats(f, b.config.name) for b in built for f in [b.factory] if f in factories]
+        # The server's one hub, as the applications on it hold it (factory.hub).
+        hubs = {id(h): h for b in built if (h := getattr(b.factory, "hub", None)) is not None}
         description = workerMetricsEndpoint(serverConfig.metrics, workerIndex())
         endpoint = endpoints.serverFromString(reactor, description)
-        ListeningService(description, endpoint, metricsSite(makeRegistry(stats))
+        ListeningService(description, endpoint, metricsSite(makeRegistry(stats, hubs.values()))
                          ).setServiceParent(top)
     state = DrainState()
     root = _makeRoot(built, serverConfig.static, serverConfig.health, state)
@@ -326,9 +328,12 @@ def jsonObserver(config: Any) -> Any:
     from twisted.logger import jsonFileLogObserver
     from twisted.python.logfile import LogFile
 
-    parent = getattr(config, "parent", None) or {}
-    logfile = parent.get("logfile") if hasattr(parent, "get") else None
-    nodaemon = parent.get("nodaemon") if hasattr(parent, "get") else True
+    # Options parsed outside twistd have no parent: log to standard output.
+    parent: Any = getattr(config, "parent", None)
+    if not hasattr(parent, "get"):
+        parent = {}
+    logfile = parent.get("logfile")
+    nodaemon = parent.get("nodaemon", True)
     # One object a line, with no record separator before it: what log
     # shippers read as JSON lines.
     if logfile == "-" or (not logfile and nodaemon):
