@@ -256,3 +256,32 @@ class RefusedTests(SynchronousTestCase):
         """
         server, transport, client, events = connect(Refusing(), Version.HIXIE76)
         self.assertEqual([type(e) for e in events], [ConnectionOpened, CloseReceived])
+
+
+class FactoryLifeTests(SynchronousTestCase):
+    """
+    Starting and stopping a L{WrappingWebSocketFactory} starts and stops
+    the wrapped factory.
+    """
+
+    def test_startAndStop(self) -> None:
+        """
+        The wrapped factory is started with the WebSocket factory (as when
+        a port starts listening with it) and stopped with it.
+        """
+        events: list[str] = []
+
+        class Tracked(Factory):
+            protocol = Recorder
+
+            def startFactory(self) -> None:
+                events.append("start")
+
+            def stopFactory(self) -> None:
+                events.append("stop")
+
+        factory = WrappingWebSocketFactory(Tracked(), reactor=Clock())
+        factory.doStart()
+        self.assertEqual(events, ["start"])
+        factory.doStop()
+        self.assertEqual(events, ["start", "stop"])
