@@ -12,6 +12,12 @@ over the whole run.
 
 PLAN.json holds C{url}, C{outdir}, C{parallelism}, C{deadline} (seconds for the
 whole run) and C{chunks}: a list of C{[name, [case ids]]}.
+
+C{compliance/run client} also starts kosoku's fuzzing server through it, so
+that the server's compression cases get the same work-around
+(L{bytesPayloads}) as the fuzzing client's:
+
+    python _driver.py --fuzzingserver KOSOKU-ARGUMENTS...
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ def bytesPayloads(cases: dict) -> int:
     hashlib's "Strings must be encoded before hashing".  twisted_ws sends a
     message uncompressed when, without context takeover, compressing it would
     not make it shorter (the 16-byte messages of 13.2.1, 13.5.1 and 13.6.1).
-    This gives those cases the UTF-8 bytes of the text instead, which is what
+    twisted_ws's client does the same when its offer commits it to no
+    context takeover (compliance/client_driver.py), for the fuzzing server's
+    cases.  This gives those cases the UTF-8 bytes of the text instead, which is what
     Autobahn gives them; the check they make is unchanged.
 
     @param cases: kosoku's case index (id -> case class).
@@ -99,11 +107,32 @@ async def runChunks(plan: dict) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
+def fuzzingServer(argv: list[str]) -> int:
     """
-    @param argv: the path of PLAN.json.
+    Run kosoku's command line in fuzzing server mode, with L{bytesPayloads}.
+
+    @param argv: kosoku's arguments after C{-m fuzzingserver}.
     @return: the exit status.
     """
+    from kosoku._cli import main as kosokuMain
+
+    bytesPayloads(kosoku.cases.CASES)
+    sys.argv = ["kosoku", "-m", "fuzzingserver", *argv]
+    try:
+        kosokuMain()
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """
+    @param argv: the path of PLAN.json, or C{--fuzzingserver} and kosoku's
+        arguments.
+    @return: the exit status.
+    """
+    if argv[:1] == ["--fuzzingserver"]:
+        return fuzzingServer(argv[1:])
     plan = json.loads(Path(argv[0]).read_text())
     bytesPayloads(kosoku.cases.CASES)
     return asyncio.run(runChunks(plan))
