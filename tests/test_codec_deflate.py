@@ -595,6 +595,106 @@ class ClientNegotiationTests(SynchronousTestCase):
         self.assertEqual([type(e) for e in events], [ConnectionOpened])
         self.assertEqual(client.extensions, ())
 
+    def test_noContextTakeoverOffer(self) -> None:
+        """
+        A client offering C{client_no_context_takeover} (as the compliance
+        runs do) opens with every answer a server may give to that offer, and
+        takes each answer's parameters: the window it is capped to, the
+        server's window and the server's context takeover.  It keeps to no
+        context takeover whether or not the answer repeats it.
+        """
+        factory = PerMessageDeflate(clientNoContextTakeover=True)
+        self.assertEqual(
+            factory.offer(),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits",
+        )
+        # answer -> (localWindowBits, remoteWindowBits, remoteNoContextTakeover)
+        answers = {
+            "permessage-deflate": (15, 15, False),
+            "permessage-deflate; client_no_context_takeover": (15, 15, False),
+            "permessage-deflate; client_max_window_bits=9": (9, 15, False),
+            "permessage-deflate; client_max_window_bits=15": (15, 15, False),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits=9": (
+                9,
+                15,
+                False,
+            ),
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=10": (
+                15,
+                10,
+                True,
+            ),
+            "permessage-deflate; client_max_window_bits=8; server_max_window_bits=8": (8, 8, False),
+        }
+        for answer, (local, remote, remoteNoContext) in answers.items():
+            client, events = deflateClient(answer, options=Options(extensions=(factory,)))
+            self.assertEqual([type(e) for e in events], [ConnectionOpened], answer)
+            (ext,) = client.extensions
+            self.assertEqual(
+                (
+                    ext.localWindowBits,
+                    ext.remoteWindowBits,
+                    ext.localNoContextTakeover,
+                    ext.remoteNoContextTakeover,
+                ),
+                (local, remote, True, remoteNoContext),
+                answer,
+            )
+            self.assertEqual(ext.responseParams(), answer)
+
+    def test_noContextTakeoverOfferKept(self) -> None:
+        """
+        A client that offered C{client_no_context_takeover} compresses every
+        message on its own even when the answer does not name it: the same
+        message twice gives the same payload twice, with no reference to the
+        first.
+        """
+        client, events = deflateClient(
+            "permessage-deflate",
+            options=Options(extensions=(PerMessageDeflate(clientNoContextTakeover=True),)),
+        )
+        self.assertEqual([type(e) for e in events], [ConnectionOpened])
+        message = b'{"user": 17, "text": "hello, hello, hello"}' * 4
+        client.sendBytesMessage(message)
+        client.sendBytesMessage(message)
+        (first, firstPayload), (second, secondPayload) = frames(client.dataToSend())
+        self.assertEqual((first, second), (0xC2, 0xC2))
+        self.assertEqual(firstPayload, secondPayload)
+        self.assertEqual(
+            zlib.decompressobj(-15).decompress(secondPayload + b"\x00\x00\xff\xff"), message
+        )
+
+    def test_serverAnswersNoContextTakeoverOffer(self) -> None:
+        """
+        Against twisted_ws's own server, whatever its policy, a client
+        offering C{client_no_context_takeover} gets the answer that policy
+        gives, and messages go both ways intact.
+        """
+        policies = {
+            (): "permessage-deflate; client_no_context_takeover",
+            (("clientMaxWindowBits", 9),): (
+                "permessage-deflate; client_no_context_takeover; client_max_window_bits=9"
+            ),
+            (("serverNoContextTakeover", True), ("serverMaxWindowBits", 10)): (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                "server_max_window_bits=10"
+            ),
+        }
+        for policy, answer in policies.items():
+            client, server = deflatePair(
+                server=PerMessageDeflate(**dict(policy)),
+                client=PerMessageDeflate(clientNoContextTakeover=True),
+            )
+            (serverExt,) = server.extensions
+            self.assertEqual(serverExt.responseParams(), answer)
+            self.assertTrue(serverExt.remoteNoContextTakeover)
+            messages = randomMessages(len(policy), 12)
+            for message in messages:
+                send(server, message)
+                send(client, message)
+            self.assertEqual(exchange(server, client), [asEvent(m) for m in messages])
+            self.assertEqual(exchange(client, server), [asEvent(m) for m in messages])
+
 
 class VectorTests(SynchronousTestCase):
     """
