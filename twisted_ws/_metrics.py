@@ -17,12 +17,6 @@ from .codec import BytesMessage, TextMessage
 
 __all__ = ["ConnectionStats", "enableStats"]
 
-#: The close code and the reason start of the hub's slow-consumer drop
-#: (L{twisted_ws.pubsub.dropSlow}).
-_SLOW_CODE = 1008
-_SLOW_REASON = "too slow"
-
-
 class ConnectionStats:
     """
     The counters of one factory's connections.
@@ -43,8 +37,8 @@ class ConnectionStats:
     @ivar binaryBytesSent: bytes of the binary messages sent.
     @ivar backpressure: times a connection paused because its send buffer
         was over C{Options.writeHighWater}.
-    @ivar slowConsumersDropped: connections closed by the hub for not
-        reading (close code 1008, reason starting "too slow").
+    @ivar slowConsumersDropped: connections the pub/sub hub dropped for
+        not reading (counted by the hub where it drops them).
     """
 
     __slots__ = (
@@ -97,8 +91,6 @@ class ConnectionStats:
         self.open[version] = left if left > 0 else 0
         key = (code, bool(clean))
         self.closes[key] = self.closes.get(key, 0) + 1
-        if code == _SLOW_CODE and reason.startswith(_SLOW_REASON):
-            self.slowConsumersDropped += 1
 
     def handshakeFailed(self, status: int) -> None:
         """

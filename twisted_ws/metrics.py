@@ -14,6 +14,12 @@ scrapes, so counting costs nothing a metrics library would add per message::
     registry.register(ConnectionCollector([stats]))
     metricsSite(registry)   # a twisted.web Site serving /metrics
 
+A pub/sub hub (L{twisted_ws.pubsub}) counts the same way, in its C{stats}
+(L{HubStats<twisted_ws.pubsub._channels.HubStats>}); L{HubCollector} reads
+them, and the hub's current subscriptions, at scrape time::
+
+    registry.register(HubCollector([hub]))
+
 The metric names are listed in the operations page of the manual.
 """
 
@@ -27,7 +33,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from ._metrics import ConnectionStats, enableStats
 
-__all__ = ["ConnectionCollector", "ConnectionStats", "enableStats", "metricsSite"]
+__all__ = ["ConnectionCollector", "ConnectionStats", "HubCollector", "enableStats", "metricsSite"]
 
 
 class ConnectionCollector(Collector):
@@ -95,6 +101,59 @@ class ConnectionCollector(Collector):
                     backpressure, slow)
 
 
+class HubCollector(Collector):
+    """
+    A C{prometheus_client} collector reading pub/sub hubs at scrape time:
+    their L{HubStats<twisted_ws.pubsub._channels.HubStats>} and their
+    current local subscriptions and channels, by backend (C{local},
+    C{redis}; hubs of one backend are added up).
+
+    @ivar hubs: the hubs read (L{twisted_ws.pubsub.LocalHub},
+        L{twisted_ws.pubsub.RedisHub}, or anything with the same C{stats},
+        C{local} and C{backend}).
+    """
+
+    def __init__(self, hubs: Iterable[Any]) -> None:
+        self.hubs = list(hubs)
+
+    def collect(self) -> Iterator[Metric]:
+        """
+        The metric families, made from the hubs' current counts.
+        """
+        figures: dict[str, list[int]] = {}
+        for hub in self.hubs:
+            stats, local = hub.stats, hub.local
+            row = figures.setdefault(getattr(hub, "backend", "") or type(hub).__name__, [0] * 5)
+            row[0] += stats.published
+            row[1] += stats.deliveries
+            row[2] += stats.publishFailures
+            row[3] += local.subscriptionCount()
+            row[4] += len(local.subscribers)
+        families: list[CounterMetricFamily | GaugeMetricFamily] = [
+            CounterMetricFamily(
+                "twisted_ws_hub_published", "Messages published through this process's hub.",
+                labels=["backend"]),
+            CounterMetricFamily(
+                "twisted_ws_hub_deliveries", "Messages handed to this process's subscriber connections.",
+                labels=["backend"]),
+            CounterMetricFamily(
+                "twisted_ws_hub_publish_failures",
+                "Publishes that reached this process's subscribers only (the backend was "
+                "unavailable, not keeping up, or refused them).",
+                labels=["backend"]),
+            GaugeMetricFamily(
+                "twisted_ws_hub_subscriptions", "Subscriptions of this process's connections now.",
+                labels=["backend"]),
+            GaugeMetricFamily(
+                "twisted_ws_hub_channels", "Channels with a subscriber in this process now.",
+                labels=["backend"]),
+        ]
+        for backend, row in sorted(figures.items()):
+            for family, value in zip(families, row, strict=True):
+                family.add_metric([backend], value)
+        yield from families
+
+
 def metricsSite(registry: CollectorRegistry) -> Any:
     """
     A L{twisted.web.server.Site} serving C{registry} at C{/metrics} (and
@@ -110,14 +169,17 @@ def metricsSite(registry: CollectorRegistry) -> Any:
     return site
 
 
-def makeRegistry(stats: Iterable[ConnectionStats]) -> CollectorRegistry:
+def makeRegistry(stats: Iterable[ConnectionStats], hubs: Iterable[Any] = ()) -> CollectorRegistry:
     """
-    A registry with the connections' figures and the process's own
-    (C{process_*}: CPU, memory, open files).
+    A registry with the connections' figures, the hubs' (if any), and the
+    process's own (C{process_*}: CPU, memory, open files).
     """
     from prometheus_client import ProcessCollector
 
     registry = CollectorRegistry()
     registry.register(ConnectionCollector(stats))
+    hubs = list(hubs)
+    if hubs:
+        registry.register(HubCollector(hubs))
     ProcessCollector(registry=registry)
     return registry

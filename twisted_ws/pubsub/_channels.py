@@ -133,6 +133,12 @@ class LocalChannels:
             return True
         return False
 
+    def subscriptionCount(self) -> int:
+        """
+        How many (channel, subscriber) subscriptions there are here.
+        """
+        return sum(len(subscribers) for subscribers in self.subscribers.values())
+
     def subscribedTo(self, subscriber: Any) -> list[str]:
         """
         The channels C{subscriber} is subscribed to.
