@@ -6,6 +6,7 @@ policy, unsubscribing on close and the bounds on what it takes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from twisted.internet.error import ConnectionDone
@@ -453,3 +454,18 @@ class BoundsTests(HubTestCase):
         """
         for bad in (0, -1, 1.5, True, "10"):
             self.assertRaises(ValueError, HubOptions, maxBuffered=bad)
+
+
+class PackageSizeTests(SynchronousTestCase):
+    """
+    The modules of L{twisted_ws.pubsub} stay within the project's bound.
+    """
+
+    def test_moduleLines(self) -> None:
+        """
+        No module of the package is over 500 lines.
+        """
+        package = Path(_channels.__file__).parent
+        sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in package.glob("*.py")}
+        self.assertIn("_redis.py", sizes)
+        self.assertEqual({name: n for name, n in sizes.items() if n > 500}, {})
