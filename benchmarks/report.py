@@ -14,8 +14,11 @@ README_BEGIN = "<!-- benchmark-results:begin (written by benchmarks/run.py) -->"
 README_END = "<!-- benchmark-results:end -->"
 
 CEILINGS = ("raw", "raw-join")
-PEERS = ("autobahn", "twisted.web", "websockets")
+PEERS = ("autobahn", "twisted.web", "websockets", "picows")
 SUBJECT = "twisted_ws"
+#: twisted_ws's twistd echo server with C{--metrics} on: not a peer, the
+#: subject with its counters; compared with the subject in a table of its own.
+METRICS_SUBJECT = "twisted_ws-metrics"
 
 
 def machineInfo(pinning, fileLimit):
@@ -323,6 +326,8 @@ def renderMarkdown(document, labels):
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
 
+    lines.extend(metricsCostTable(document))
+
     efficient = [
         n
         for n in document["metrics"]
@@ -430,6 +435,7 @@ def drawChart(document, path):
         "twisted.web": "#dd8452",
         "websockets": "#55a868",
         "twisted_ws": "#c44e52",
+        METRICS_SUBJECT: "#e8a0a2",
     }
     columns = 3
     rows = (len(names) + columns - 1) // columns
@@ -518,3 +524,47 @@ def rewriteReadme(path, section):
     text = text[: start + len(README_BEGIN)] + "\n" + section.strip("\n") + "\n" + text[end:]
     with open(path, "w") as f:
         f.write(text)
+
+
+def metricsCostTable(document):
+    """
+    @return: the Markdown lines of the table that compares twisted_ws with
+        metrics on to twisted_ws without, row by row (throughput, and per
+        second of server CPU, where both ran); no lines if they did not both
+        run.
+    """
+    results = document["results"]
+    pairs = []
+    for name in document["metrics"]:
+        row = results[name]
+        on = row["servers"].get(METRICS_SUBJECT)
+        off = row["servers"].get(SUBJECT)
+        if on and off:
+            pairs.append((row, on, off))
+    if not pairs:
+        return []
+    lines = [
+        "twisted_ws with `--metrics` on relative to off (1.00x: counting costs nothing; "
+        "the per-CPU-second column is the steadier one on a shared machine):",
+        "",
+        "| workload | metrics on / off | per server CPU-s |",
+        "|---|--:|--:|",
+    ]
+    for row, on, off in pairs:
+        r = relative(on["median"], off["median"], row["higherIsBetter"])
+        onCpu, offCpu = on.get("perServerCpuSecondMedian"), off.get("perServerCpuSecondMedian")
+        rc = (
+            relative(onCpu, offCpu, True)
+            if row["higherIsBetter"] and onCpu and offCpu
+            else None
+        )
+        lines.append(
+            "| %s | %s | %s |"
+            % (
+                row["label"],
+                "-" if r is None else "%.2fx" % (r,),
+                "-" if rc is None else "%.2fx" % (rc,),
+            )
+        )
+    lines.append("")
+    return lines

@@ -44,6 +44,7 @@ from workloads import allWorkloads  # noqa: E402
 PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
 SERVERS_DIR = os.path.join(HERE, "servers")
+METRICS_SERVER = report.METRICS_SUBJECT
 RESULTS_DIR = os.path.join(HERE, "results")
 RAW_DIR = os.path.join(RESULTS_DIR, "raw")
 
@@ -108,6 +109,7 @@ class Server:
         isCeiling=False,
         requires=None,
         compresses=False,
+        twistdExtra=(),
     ):
         self.name = name
         self.label = label
@@ -119,6 +121,7 @@ class Server:
         self.isCeiling = isCeiling
         self.requires = requires or {}
         self.compresses = compresses
+        self.twistdExtra = list(twistdExtra)
         self.twistdApp = None
         self.note = None
 
@@ -153,6 +156,7 @@ class Server:
                     # The peers log nothing per connection either.
                     "--quiet",
                 ]
+                + self.twistdExtra
                 + (["--compression"] if compression else []),
                 False,
             )
@@ -214,6 +218,18 @@ def allServers():
             requires={"picows": "picows"},
         ),
         Server("twisted_ws", "twisted_ws", "twisted_ws_echo.py", WebSocketFraming(), compresses=True),
+        # The same twistd echo server with Prometheus metrics on (counted in
+        # plain integers, exported on their own port that nothing scrapes
+        # during the run): the rows where counting could show.
+        Server(
+            METRICS_SERVER,
+            "twisted_ws, --metrics on",
+            "twisted_ws_echo.py",
+            WebSocketFraming(),
+            workloads={"small", "many", "text1k", "handshake", "latency"},
+            requires={"prometheus_client": "twisted_ws[metrics] (prometheus_client)"},
+            twistdExtra=["--metrics", "tcp:0:interface=127.0.0.1"],
+        ),
     ]
 
 
@@ -515,11 +531,13 @@ def main(argv=None):
             skipped[server.name] = "not installed: %s" % (", ".join(missing),)
             print("SKIP %s: %s" % (server.name, skipped[server.name]), flush=True)
             complete = False
-        elif server.name == "twisted_ws":
+        elif server.name in ("twisted_ws", METRICS_SERVER):
             reason = prepareTwistedWs(server, arguments.twisted_ws)
+            if reason is None and server.name == METRICS_SERVER and server.twistdApp is None:
+                reason = "--metrics is a twistd option and the plugin is not in use"
             if reason:
                 skipped[server.name] = reason
-                print("SKIP twisted_ws: %s" % (reason,), flush=True)
+                print("SKIP %s: %s" % (server.name, reason), flush=True)
                 complete = False
     servers = [s for s in servers if s.name not in skipped and any(s.runs(w) for w in workloads)]
 
