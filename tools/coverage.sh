@@ -14,8 +14,14 @@
 # or the codec falls under its floor.  Data stays in build/coverage/;
 # .venv/bin/python -m coverage html then writes build/coverage/html/.
 #
-# Python subprocesses that the tests start (twistd, python -m twisted_ws)
-# are measured too ([tool.coverage.run] patch = ["subprocess"]).
+# Python subprocesses that the tests start (twistd, python -m twisted_ws,
+# and the workers that twistd --workers starts with spawnProcess) are
+# measured too ([tool.coverage.run] patch = ["subprocess"]: every Python
+# process started with COVERAGE_PROCESS_CONFIG in its environment measures
+# itself and writes its own data file, which combine then merges).  Each
+# saves its data at exit; tools/coverage_hook/sitecustomize.py, on
+# PYTHONPATH for this script's runs only, also saves it when a process
+# ends by sending itself SIGTERM or SIGINT, as twistd does when stopped.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +43,7 @@ else
     python3 -c 'import dev; dev.ensureEnvironment(dev.EXTRAS["test"])'
     PY=.venv/bin/python
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD/tools/coverage_hook:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 # The codec's test modules, run once more without the compiled helpers.
 CODEC_TESTS=()
