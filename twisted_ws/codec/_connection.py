@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._deprecated import DeprecatedNames
-from ._errors import LocalProtocolError, PeerError
+from ._errors import PeerError
 from ._hixie import HixieFramer
 from ._hybi import HybiFramer, PlainServerHybiFramer
 from ._options import Options, Version
-from ._prepared import PreparedMessage
+from ._sending import Sending, notOpen
 from ._state import HandshakeStep, State, Trigger, transition
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ __all__ = ["Connection"]
 DEFAULT_OPTIONS: Options = Options()
 
 
-class Connection(DeprecatedNames):
+class Connection(Sending):
     """
     What server and client connections share: the state machine (see
     L{State} and the one table of its transitions in
@@ -72,8 +71,6 @@ class Connection(DeprecatedNames):
         "version",
         "subprotocol",
         "extensions",
-        "cause",
-        "shouldCloseTransport",
         "sendTextMessage",
         "sendBytesMessage",
         "_decodeText",
@@ -82,41 +79,25 @@ class Connection(DeprecatedNames):
         "_framer",
         "handshakeStep",
         "_hbuf",
-        "_sentClose",
-        "_peerClose",
-        "_owed",
-        "_byPeer",
-        "_ending",
     )
 
     isClient = False
 
     def __init__(self, options: Options, randomSource: Callable[[int], bytes]) -> None:
+        super().__init__()
         self.options = options
         self.state = State.CONNECTING
         self.version: Version | None = None
         self.subprotocol: str | None = None
         self.extensions: tuple[Extension, ...] = ()
-        self.cause: PeerError | None = None
-        self.shouldCloseTransport = False
-        self.sendTextMessage: Callable[[str | bytes], None] = _notOpen
-        self.sendBytesMessage: Callable[[bytes], None] = _notOpen
+        self.sendTextMessage: Callable[[str | bytes], None] = notOpen
+        self.sendBytesMessage: Callable[[bytes], None] = notOpen
         self._decodeText = options.decodeText
         self._out: list[bytes] = []
         self._random = randomSource
         self._framer: HybiFramer | HixieFramer | None = None
         self.handshakeStep = HandshakeStep.HEAD
         self._hbuf = b""
-        # The close frame this side queued and the peer's, as (code, reason)
-        # with 1005 for none; the close frame owed in REMOTE_CLOSING, as
-        # (code, reason, reportsFailure); whether the peer ended the
-        # exchange first; and how the connection ended when no closing
-        # handshake says it, as (code, reason).
-        self._sentClose: tuple[int, str] | None = None
-        self._peerClose: tuple[int, str] | None = None
-        self._owed: tuple[int, str, bool] | None = None
-        self._byPeer = False
-        self._ending: tuple[int, str] | None = None
 
     def __repr__(self) -> str:
         version = self.version.label if self.version else "?"
@@ -124,64 +105,6 @@ class Connection(DeprecatedNames):
 
     def _transition(self, trigger: Trigger) -> None:
         self.state = transition(self.state, trigger)
-
-    # How it closed, derived.
-
-    def _closing(self) -> tuple[int, str] | None:
-        """
-        The (code, reason) that says how the connection closed, from the
-        first of: the peer error that failed it, the peer's close frame, how
-        it ended otherwise; L{None} while nothing says it yet.
-        """
-        cause = self.cause
-        if cause is not None and cause.closeCode is not None:
-            return cause.closeCode, cause.reason
-        return self._peerClose or self._ending
-
-    @property
-    def closeCode(self) -> int | None:
-        """
-        The code that describes how the connection closed: the peer's close
-        code (1005 when it sent none), the code this side sent when the peer
-        broke the protocol, or 1006 when the TCP connection ended (or the
-        opening handshake failed) without a closing handshake.  L{None}
-        while nothing says it yet.
-        """
-        closing = self._closing()
-        return None if closing is None else closing[0]
-
-    @property
-    def closeReason(self) -> str:
-        """
-        The reason that goes with L{closeCode}.
-        """
-        closing = self._closing()
-        return "" if closing is None else closing[1]
-
-    @property
-    def wasClean(self) -> bool:
-        """
-        Whether the closing handshake took place: the peer's close frame
-        arrived (this side's is sent in answer, unless the TCP connection
-        ends first) and nothing failed.
-        """
-        return self._peerClose is not None and self.cause is None
-
-    @property
-    def closedByPeer(self) -> bool:
-        """
-        Whether the peer started the closing (with its close frame, or by
-        ending the TCP connection while the connection was open).
-        """
-        return self._byPeer
-
-    @property
-    def closeAnswerPending(self) -> bool:
-        """
-        Whether this side owes the close frame that answers the peer's close
-        frame or reports its protocol error: see L{answerClose}.
-        """
-        return self._owed is not None
 
     @property
     def canSend(self) -> bool:
@@ -315,161 +238,6 @@ class Connection(DeprecatedNames):
             framer.receiveDone = True
             framer.sendDone = True
 
-    # Output.
-
-    def chunksToSend(self) -> list[bytes]:
-        """
-        The bytes to send to the peer since the last call, as a list of
-        chunks to write in order, emptying the outgoing buffer.  A close
-        frame owed to the peer (see L{answerClose}) is queued first, after
-        everything sent before this call.
-        """
-        if self._owed is not None:
-            self.answerClose()
-        framer = self._framer
-        if framer is not None:
-            framer.endBatch()
-        out = self._out
-        chunks = out[:]
-        out.clear()
-        return chunks
-
-    def dataToSend(self) -> bytes:
-        """
-        The bytes to send to the peer since the last call, joined; see
-        L{chunksToSend}.
-        """
-        if self._owed is not None:
-            self.answerClose()
-        framer = self._framer
-        if framer is not None:
-            framer.endBatch()
-        out = self._out
-        if not out:
-            return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
-        return data
-
-    @property
-    def queuedChunkCount(self) -> int:
-        """
-        How many chunks wait in the outgoing buffer.
-        """
-        return len(self._out)
-
-    def ping(self, data: bytes = b"") -> None:
-        """
-        Send a ping with up to 125 bytes of application data.
-
-        @raise LocalProtocolError: not open, too long, or a hixie version.
-        @raise ConnectionClosedError: the connection can no longer send.
-        """
-        framer = self._framer
-        if framer is None:
-            _notOpen()
-        else:
-            framer.sendPing(data)
-
-    def pong(self, data: bytes = b"") -> None:
-        """
-        Send an unsolicited pong (a heartbeat that expects no answer).
-
-        @raise LocalProtocolError: not open, too long, or a hixie version.
-        @raise ConnectionClosedError: the connection can no longer send.
-        """
-        framer = self._framer
-        if framer is None:
-            _notOpen()
-        else:
-            framer.sendPong(data)
-
-    def answerClose(self) -> None:
-        """
-        Queue now the close frame that answers the peer's close frame (with
-        its code) or reports its protocol error, after whatever was sent
-        since they arrived; a no-op when none is owed.
-
-        The close frame is not queued as soon as the peer's arrives: the
-        messages that came before it in the same data are still to be
-        handled, and replies to them must go out first.  L{dataToSend} and
-        L{chunksToSend} queue it by themselves; call this to queue it
-        earlier, such as when the messages are held back for an application
-        that paused reading.
-        """
-        owed, self._owed = self._owed, None
-        if owed is None:
-            return
-        code, reason, reportsFailure = owed
-        framer = self._framer
-        assert framer is not None
-        if not framer.sendDone:
-            # hixie drafts have no close frame that reports an error.
-            if not (reportsFailure and isinstance(framer, HixieFramer)):
-                framer.sendClose(None if code == 1005 else code, reason)
-            framer.sendDone = True
-        if not reportsFailure:
-            self._sentClose = (code, reason)
-        self._transition(Trigger.ANSWERED)
-
-    def sendPreparedMessage(self, message: PreparedMessage) -> None:
-        """
-        Send a L{PreparedMessage}, reusing its frame where this connection
-        can take it unchanged.
-
-        @raise LocalProtocolError: the connection is not open, or the message
-            is binary and the connection speaks a hixie version.
-        @raise ConnectionClosedError: the connection can no longer send.
-        """
-        framer = self._framer
-        if framer is None:
-            raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
-        if framer.sendDone:
-            framer._checkSend()
-        key = framer.preparedKey()
-        if key is not None:
-            assert self.version is not None
-            self._out.append(message.frameFor(self.version, key))
-        elif message.isText:
-            framer.sendText(message.data)  # type: ignore[arg-type]
-        else:
-            framer.sendBinary(message.data)  # type: ignore[arg-type]
-
-    def close(self, code: int | None = 1000, reason: str = "") -> None:
-        """
-        Start the closing handshake with C{code} and C{reason}.
-
-        While the opening handshake is under way this aborts it.  When the
-        peer started the closing, this queues the answer (L{answerClose}).
-        Once this side's close frame is queued, or the connection is closed,
-        it does nothing.  On hixie-75, which has no closing handshake, the
-        connection is closed at once and the caller should end the TCP
-        connection.
-
-        @raise LocalProtocolError: C{code} may not be sent (1005, 1006 and
-            1015 never go on the wire), or C{reason} is over 123 bytes.
-        """
-        state = self.state
-        if state is State.CONNECTING:
-            self._refused("opening handshake aborted")
-            return
-        if state is State.REMOTE_CLOSING:
-            self.answerClose()
-            return
-        if state is not State.OPEN:
-            return
-        framer = self._framer
-        assert framer is not None
-        framer.sendClose(code, reason)
-        self._sentClose = (code if code is not None else 1005, reason)
-        if self.version is Version.HIXIE75:
-            # Closing is ending the TCP connection: it is complete at once.
-            self._peerClose = self._sentClose
-            self.shouldCloseTransport = True
-            self._stopFraming()
-            self._transition(Trigger.ABORTED)
-        else:
-            self._transition(Trigger.CLOSE_SENT)
 
     # The handshake's end.
 
@@ -508,9 +276,6 @@ class Connection(DeprecatedNames):
         self.sendTextMessage = framer.sendText
         self.sendBytesMessage = framer.sendBinary
 
-
-def _notOpen(*args: object) -> None:
-    raise LocalProtocolError("cannot send before the WebSocket connection is open")
 
 
 
