@@ -188,6 +188,49 @@ class OutgoingTests(SynchronousTestCase):
         p.transport.producer.resumeProducing()
         self.assertEqual(producer.calls, ["pause"])
 
+    def test_noFlowControlUntilNeeded(self) -> None:
+        """
+        An open connection whose send buffer never filled holds no flow
+        control object; a pause from Twisted below the high-water mark
+        makes none and pauses nothing, the first one above it makes it and
+        stops the reading, and the resume after it reads again.
+        """
+        p = self.openPeer()
+        self.assertIsNone(p.server._sendFlow)
+        p.transport.producer.pauseProducing()
+        p.transport.producer.resumeProducing()
+        self.assertIsNone(p.server._sendFlow)
+        self.assertEqual(p.transport.producerState, "producing")
+        self.assertFalse(p.app.transport.writePaused)
+        fillSendBuffer(p)
+        p.transport.producer.pauseProducing()
+        self.assertIsNotNone(p.server._sendFlow)
+        self.assertTrue(p.app.transport.writePaused)
+        self.assertEqual(p.transport.producerState, "paused")
+        p.transport.producer.resumeProducing()
+        self.assertFalse(p.app.transport.writePaused)
+        self.assertEqual(p.transport.producerState, "producing")
+
+    def test_pullProducerAfterLossNotPulled(self) -> None:
+        """
+        A pull producer registered once the connection is gone, on a
+        connection that never needed flow control before, is never asked
+        for data.
+        """
+        p = self.openPeer()
+        p.lose()
+        self.assertIsNone(p.server._sendFlow)
+        producer = RecordingProducer()
+        # A pull producer is asked again after each answer: detaching on
+        # the first ask keeps the clock's run bounded if it is asked at all.
+        producer.resumeProducing = lambda: (  # type: ignore[method-assign]
+            producer.calls.append("resume"),
+            p.app.transport.unregisterProducer(),
+        )
+        p.app.transport.registerProducer(producer, False)
+        p.clock.advance(1.0)
+        self.assertEqual(producer.calls, [])
+
     def test_backpressureWithoutProducer(self) -> None:
         """
         With no producer attached, a full send buffer stops reading from the

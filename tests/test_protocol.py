@@ -28,6 +28,7 @@ from twisted_ws import (
     WebSocketProtocol,
     WebSocketServerFactory,
 )
+from twisted_ws._flow import TransportProducer
 from twisted_ws._timers import ABORT_AFTER
 from twisted_ws.codec import (
     BinaryMessage,
@@ -626,6 +627,33 @@ class _EveryVersionMixin:
         p.lose()
         self.assertIsInstance(p.app.lostReason(), CleanClose)
 
+    def test_closeTimerAfterIdle(self) -> None:
+        """
+        An open connection without keepalive holds no timers, and closing
+        it still bounds the closing handshake by C{closeTimeout}.
+        """
+        p = self.openPeer(options=Options(closeTimeout=2.0))
+        self.assertIsNone(p.server._timers)
+        p.app.loseConnection()
+        self.assertEqual(len(p.clock.getDelayedCalls()), 1)
+        p.clock.advance(2.0)
+        self.assertTrue(p.transport.disconnected)
+        p.lose()
+        self.assertEqual(p.clock.getDelayedCalls(), [])
+
+    def test_keepaliveKeepsTimers(self) -> None:
+        """
+        With keepalive the open connection keeps its timers and its ping is
+        on the clock.
+        """
+        p = self.openPeer(options=Options(pingInterval=5.0))
+        if self.version.isHixie:
+            self.assertIsNone(p.server._timers)
+            self.assertEqual(p.clock.getDelayedCalls(), [])
+        else:
+            self.assertIsNotNone(p.server._timers)
+            self.assertEqual(len(p.clock.getDelayedCalls()), 1)
+
     def test_timersCancelledOnLoss(self) -> None:
         """
         No timer is left on the clock once the connection is lost.
@@ -1002,12 +1030,29 @@ class FactoryTests(SynchronousTestCase):
 
     def test_registersAsProducer(self) -> None:
         """
-        The server connection registers its send-side flow control as the
-        transport's streaming producer.
+        The server connection registers, as the transport's streaming
+        producer, the object that hands pauses to its send-side flow
+        control.
         """
         p = Peer(Version.RFC6455)
-        self.assertIs(p.transport.producer, p.server._flow)
+        self.assertIsInstance(p.transport.producer, TransportProducer)
+        self.assertIs(p.transport.producer.owner, p.server)
         self.assertTrue(p.transport.streaming)
+
+    def test_idleConnectionAllocatesLittle(self) -> None:
+        """
+        An open connection without keepalive holds no timers object, no
+        flow control object and no list of held events, and has nothing on
+        the clock; the opening deadline was there until it opened.
+        """
+        p = Peer(Version.RFC6455, options=Options(openTimeout=3.0))
+        self.assertIsNotNone(p.server._timers)
+        self.assertEqual(len(p.clock.getDelayedCalls()), 1)
+        p.handshake()
+        self.assertIsNone(p.server._timers)
+        self.assertIsNone(p.server._sendFlow)
+        self.assertEqual(p.server._pending, ())
+        self.assertEqual(p.clock.getDelayedCalls(), [])
 
     def test_exceptionsAreConnectionClosed(self) -> None:
         """

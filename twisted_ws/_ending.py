@@ -21,6 +21,8 @@ from ._twistedinternals import lowerTransport, tlsWritesPending
 from .codec import State
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._flow import SendFlow
     from ._timers import ConnectionTimers
     from .codec import Connection
@@ -41,21 +43,23 @@ class ConnectionEnding(protocol.Protocol):
     transport: Any
     application: Any
     options: Any
-    _timers: ConnectionTimers
-    _flow: SendFlow
-    _pending: list
+    _timers: ConnectionTimers | None
+    _sendFlow: SendFlow | None
+    _pending: Sequence[Any]
     _readPaused: bool
     _lost: bool
     _abortReason: ConnectionClosed | None
     _endAfterFlush: bool
-    _wasOpen: bool
     _stats: Any
     _openedAt: float | None
     _bytesIn: int
     _bytesOut: int
     reactor: Any
 
-    def _deliver(self, events: list) -> None:
+    def _deliver(self, events: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def _timersToArm(self) -> ConnectionTimers:
         raise NotImplementedError
 
     def _applicationError(self, failure: Failure) -> None:
@@ -68,7 +72,7 @@ class ConnectionEnding(protocol.Protocol):
             failure,
             peer=self._peerText(),
         )
-        self._pending = []
+        self._pending = ()
         self._failWith(1011, "internal server error", failure.value)
 
     def _failWith(self, code: int, reason: str, cause: object = None) -> None:
@@ -108,7 +112,7 @@ class ConnectionEnding(protocol.Protocol):
             lower = lowerTransport(transport)
             if lower is not None and not tlsWritesPending(transport):
                 lower.loseConnection()
-        self._timers.boundEnding()
+        self._timersToArm().boundEnding()
 
     def _abortTransport(self) -> None:
         if self._lost or self.transport is None:
@@ -123,17 +127,21 @@ class ConnectionEnding(protocol.Protocol):
         if self._lost:
             return
         self._lost = True
-        self._timers.stop()
+        timers = self._timers
+        if timers is not None:
+            timers.stop()
         if self._pending:
             # Messages held by pauseReading still reach the application
             # before it learns that the connection is gone.
-            pending, self._pending = self._pending, []
+            pending, self._pending = self._pending, ()
             self._readPaused = False
             self._deliver(pending)
         codec = self.codec
         codec.receiveEOF()
         closed = self._closedReason(reason)
-        if self._wasOpen and codec.version is not None and self.options.logConnections:
+        openedAt = self._openedAt
+        wasOpen = openedAt is not None
+        if openedAt is not None and codec.version is not None and self.options.logConnections:
             _log.info(
                 "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
                 wsEvent="closed",
@@ -143,14 +151,15 @@ class ConnectionEnding(protocol.Protocol):
                 code=closed.code,
                 clean=closed.wasClean,
                 reason=closed.reason,
-                duration=(self.reactor.seconds() - self._openedAt
-                          if self._openedAt is not None else None),
+                duration=self.reactor.seconds() - openedAt,
                 bytesReceived=self._bytesIn,
                 bytesSent=self._bytesOut,
             )
-        self._flow.stop()
+        flow = self._sendFlow
+        if flow is not None:
+            flow.stop()
         stats = self._stats
-        if stats is not None and self._wasOpen and codec.version is not None:
+        if stats is not None and wasOpen and codec.version is not None:
             stats.closed(codec.version.label, closed.code, closed.wasClean, closed.reason or "")
         app = self.application
         if app is not None:

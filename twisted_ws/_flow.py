@@ -9,6 +9,11 @@ reading from the peer, whose messages would only make more to send (an echo
 to a client that never reads).  Twisted only reports an empty buffer, so
 while back-pressure lasts the buffer is looked at every L{DRAIN_CHECK}
 seconds and sending resumes at C{Options.writeLowWater}.
+
+An idle connection has no L{SendFlow}: what the transport holds is a
+L{TransportProducer}, one reference to the connection, which makes the
+connection's L{SendFlow} the first time the send buffer goes over the
+high-water mark (the application's L{SendFlow.attach} makes it too).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
 
     from ._wire import WireProtocol
 
-__all__ = ["SendFlow", "DRAIN_CHECK"]
+__all__ = ["SendFlow", "TransportProducer", "DRAIN_CHECK"]
 
 #: Seconds between looks at the send buffer while back-pressure lasts.
 DRAIN_CHECK = 0.1
@@ -61,6 +66,12 @@ class SendFlow:
         Bytes written to the transport and not yet handed to the kernel.
         """
         return sendBufferSize(self.owner.transport)
+
+    def overHighWater(self) -> bool:
+        """
+        Whether the send buffer holds more than C{Options.writeHighWater}.
+        """
+        return _overHighWater(self.owner)
 
     def _lowWater(self) -> int:
         options = self.owner.options
@@ -117,7 +128,7 @@ class SendFlow:
         """
         if self.paused or self._stopped:
             return
-        if self.bufferedAmount() <= self.owner.options.writeHighWater:
+        if not _overHighWater(self.owner):
             return
         self.paused = True
         stats = self.owner._stats
@@ -188,3 +199,53 @@ class SendFlow:
             setattr(self, name, None)
             if call.active():
                 call.cancel()
+
+
+def _overHighWater(owner: WireProtocol) -> bool:
+    return sendBufferSize(owner.transport) > owner.options.writeHighWater
+
+
+@implementer(IPushProducer)
+class TransportProducer:
+    """
+    The streaming producer a connection registers on its TCP transport:
+    it hands the transport's pauses and resumes to the connection's
+    L{SendFlow}, made at the first pause that finds the send buffer over
+    the high-water mark.  Until then (an idle connection, or one whose
+    buffer never fills) the connection holds no L{SendFlow}.
+
+    @ivar owner: the connection (a L{twisted_ws._wire.WireProtocol}).
+    """
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: WireProtocol) -> None:
+        self.owner = owner
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's buffer is full by Twisted's measure: see
+        L{SendFlow.pauseProducing}.
+        """
+        owner = self.owner
+        flow = owner._sendFlow
+        if flow is None:
+            if not _overHighWater(owner):
+                return
+            flow = owner._flow
+        flow.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's buffer drained: see L{SendFlow.resumeProducing}
+        (nothing to do without a L{SendFlow}, which is not paused).
+        """
+        flow = self.owner._sendFlow
+        if flow is not None:
+            flow.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is going away: see L{SendFlow.stopProducing}.
+        """
+        self.owner._flow.stopProducing()

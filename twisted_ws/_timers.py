@@ -18,9 +18,8 @@ from twisted.logger import Logger
 from .codec import State
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall, IReactorTime
+    from twisted.internet.interfaces import IDelayedCall
 
-    from . import Options
     from ._wire import WireProtocol
 
 __all__ = ["ConnectionTimers"]
@@ -39,21 +38,41 @@ class ConnectionTimers:
     closing handshake's (and the TCP connection's end after it), and the
     keepalive ping with its pong's deadline.
 
+    A connection holds one only while it needs one: L{of} makes it when a
+    timer is to be armed, and an open connection without keepalive drops it
+    once the opening deadline is cancelled, so that an idle connection
+    keeps no timers object.  The reactor and the L{Options} are the
+    owner's.
+
     @ivar owner: the connection, whose codec the timers look at and whose
-        C{_abort}, C{_flush} and C{_endTransport} they call.
+        C{_abort}, C{_flush} and C{_endTransport} they call, and whose
+        C{_timers} holds this object (or L{None}).
     """
 
-    __slots__ = ("owner", "reactor", "options", "_open", "_close", "_ping", "_pong", "_stopped")
+    __slots__ = ("owner", "_open", "_close", "_ping", "_pong")
 
-    def __init__(self, owner: WireProtocol, reactor: IReactorTime, options: Options) -> None:
+    def __init__(self, owner: WireProtocol) -> None:
         self.owner = owner
-        self.reactor = reactor
-        self.options = options
         self._open: IDelayedCall | None = None
         self._close: IDelayedCall | None = None
         self._ping: IDelayedCall | None = None
         self._pong: IDelayedCall | None = None
-        self._stopped = False
+
+    @classmethod
+    def of(cls, owner: WireProtocol) -> ConnectionTimers:
+        """
+        The timers of C{owner}, made (and kept in C{owner._timers}) if it
+        has none.
+        """
+        timers = owner._timers
+        if timers is None:
+            timers = owner._timers = cls(owner)
+        return timers
+
+    @property
+    def _stopped(self) -> bool:
+        # The connection is gone (see stop): start no timer.
+        return self.owner._lost
 
     # What the connection tells the timers.
 
@@ -62,8 +81,10 @@ class ConnectionTimers:
         The TCP connection is up: the opening handshake must finish within
         C{Options.openTimeout}.
         """
-        if self.options.openTimeout is not None:
-            self._open = self.reactor.callLater(self.options.openTimeout, self._openTimedOut)
+        owner = self.owner
+        timeout = owner.options.openTimeout
+        if timeout is not None:
+            self._open = owner.reactor.callLater(timeout, self._openTimedOut)
 
     def stateChanged(self, state: State) -> None:
         """
@@ -74,12 +95,19 @@ class ConnectionTimers:
         self._cancelOpen()
         if state is State.OPEN:
             self._schedulePing()
+            if self._ping is None and self._pong is None and self._close is None:
+                # Open and nothing to time: the connection needs no timers
+                # object until it closes (or a pong deadline is armed).
+                owner = self.owner
+                if owner._timers is self:
+                    owner._timers = None
             return
         # LOCAL_CLOSING, REMOTE_CLOSING or CLOSED: bound the time until the
         # TCP connection ends.
         self._cancelKeepalive()
-        if self._close is None and self.options.closeTimeout is not None:
-            self._close = self.reactor.callLater(self.options.closeTimeout, self._closeTimedOut)
+        timeout = self.owner.options.closeTimeout
+        if self._close is None and timeout is not None:
+            self._close = self.owner.reactor.callLater(timeout, self._closeTimedOut)
 
     def pongArrived(self) -> None:
         """
@@ -96,26 +124,30 @@ class ConnectionTimers:
         by default), unless a close deadline is already running (a shorter
         C{delay} replaces it).
         """
-        timeout = self.options.closeTimeout if delay is None else delay
+        owner = self.owner
+        timeout = owner.options.closeTimeout if delay is None else delay
         if timeout is None or self._stopped:
             return
         current = self._close
         if current is not None:
-            if delay is None or current.getTime() <= self.reactor.seconds() + delay:
+            if delay is None or current.getTime() <= owner.reactor.seconds() + delay:
                 return
             current.cancel()
-        self._close = self.reactor.callLater(timeout, self._endTimedOut)
+        self._close = owner.reactor.callLater(timeout, self._endTimedOut)
 
     def stop(self) -> None:
         """
-        The connection is gone: cancel every timer, and start none later.
+        The connection is gone: cancel every timer, and start none later
+        (the owner is lost, which L{stateChanged} and L{boundEnding} check).
         """
-        self._stopped = True
         self._cancelOpen()
         self._cancelKeepalive()
         call, self._close = self._close, None
         if call is not None and call.active():
             call.cancel()
+        owner = self.owner
+        if owner._timers is self:
+            owner._timers = None
 
     # Their expiry.
 
@@ -150,10 +182,11 @@ class ConnectionTimers:
         self.owner._abortTransport()
 
     def _schedulePing(self) -> None:
-        interval = self.options.pingInterval
-        version = self.owner.codec.version
+        owner = self.owner
+        interval = owner.options.pingInterval
+        version = owner.codec.version
         if interval is not None and version is not None and not version.isHixie:
-            self._ping = self.reactor.callLater(interval, self._pingDue)
+            self._ping = owner.reactor.callLater(interval, self._pingDue)
 
     def _pingDue(self) -> None:
         self._ping = None
@@ -162,8 +195,9 @@ class ConnectionTimers:
             return
         owner.codec.ping(b"keepalive")
         owner._flush()
-        if self._pong is None and self.options.pingTimeout is not None:
-            self._pong = self.reactor.callLater(self.options.pingTimeout, self._pongTimedOut)
+        timeout = owner.options.pingTimeout
+        if self._pong is None and timeout is not None:
+            self._pong = owner.reactor.callLater(timeout, self._pongTimedOut)
         self._schedulePing()
 
     def _pongTimedOut(self) -> None:

@@ -12,6 +12,7 @@ L{twisted_ws._timers}, send-side back-pressure in L{twisted_ws._flow}.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
@@ -20,7 +21,7 @@ from twisted.python.failure import Failure
 from ._app import WebSocketProtocol
 from ._ending import ConnectionEnding
 from ._errors import ConnectionClosed
-from ._flow import SendFlow
+from ._flow import SendFlow, TransportProducer
 from ._timers import ConnectionTimers
 from ._twistedinternals import lowerTransport, setReadSize
 from .codec import (
@@ -67,7 +68,11 @@ class WireProtocol(ConnectionEnding):
     """
 
     # Slots rather than an instance dictionary: a server holds one of these
-    # per connection, most of them idle.
+    # per connection, most of them idle.  What an idle connection does not
+    # need is not allocated: the timers object exists while a timer is to
+    # be armed, the flow control once the send buffer fills or the
+    # application attaches a producer, and the held events are a shared
+    # empty tuple until some are held.
     __slots__ = (
         "options",
         "reactor",
@@ -76,7 +81,7 @@ class WireProtocol(ConnectionEnding):
         "connected",
         "application",
         "_timers",
-        "_flow",
+        "_sendFlow",
         "_state",
         "_inReceive",
         "_readPaused",
@@ -86,7 +91,6 @@ class WireProtocol(ConnectionEnding):
         "_lost",
         "_abortReason",
         "_endAfterFlush",
-        "_wasOpen",
         "_batched",
         "_stats",
         "_openedAt",
@@ -104,24 +108,43 @@ class WireProtocol(ConnectionEnding):
         self.transport = None
         self.connected = 0
         self.application = None
-        self._timers = ConnectionTimers(self, reactor, options)
-        self._flow = SendFlow(self)
+        self._timers: ConnectionTimers | None = None
+        self._sendFlow: SendFlow | None = None
         self._state = State.CONNECTING
         self._inReceive = False
         self._readPaused = False
         self._backpressure = False
-        self._pending: list = []
+        self._pending: Sequence[Any] = ()
         self._wantUtf8 = False
         self._lost = False
         self._abortReason: ConnectionClosed | None = None
         self._endAfterFlush = False
-        self._wasOpen = False
         self._batched = 0
         #: The L{twisted_ws._metrics.ConnectionStats} counted into, if any.
         self._stats: Any = None
+        #: When the opening handshake completed (L{None} before): the
+        #: connection was open once.
         self._openedAt: float | None = None
         self._bytesIn = 0
         self._bytesOut = 0
+
+    @property
+    def _flow(self) -> SendFlow:
+        """
+        The send-side flow control, made on first use.
+        """
+        flow = self._sendFlow
+        if flow is None:
+            flow = self._sendFlow = SendFlow(self)
+            if self._lost:
+                flow._stopped = True
+        return flow
+
+    def _timersToArm(self) -> ConnectionTimers:
+        """
+        The connection's timers, made if it has none.
+        """
+        return ConnectionTimers.of(self)
 
     def _buildCodec(self) -> Connection:
         """
@@ -140,8 +163,8 @@ class WireProtocol(ConnectionEnding):
             # messages; the same attribute is Twisted's mark for pausing the
             # producer, and SendFlow compares with writeHighWater itself.
             setReadSize(transport, min(_READ_SIZE, self.options.writeHighWater))
-            register(self._flow, True)
-        self._timers.connectionMade()
+            register(TransportProducer(self), True)
+        ConnectionTimers.of(self).connectionMade()
 
     # Receiving.
 
@@ -158,13 +181,13 @@ class WireProtocol(ConnectionEnding):
             self._inReceive = False
         self._flush()
 
-    def _deliver(self, events: list) -> None:
+    def _deliver(self, events: Sequence[Any]) -> None:
         """
         Deliver C{events} to the application, holding back those that come
         after it paused reading.
         """
         if self._readPaused:
-            self._pending.extend(events)
+            self._hold(events)
             return
         app = self.application
         utf8 = self._wantUtf8
@@ -188,21 +211,33 @@ class WireProtocol(ConnectionEnding):
         except Exception:
             self._applicationError(Failure())
 
-    def _holdAfter(self, events: list, event: object) -> None:
+    def _hold(self, events: Sequence[Any]) -> None:
+        """
+        Hold C{events} until the application resumes reading.
+        """
+        pending = self._pending
+        if isinstance(pending, list):
+            pending.extend(events)
+        else:
+            self._pending = [*pending, *events]
+
+    def _holdAfter(self, events: Sequence[Any], event: object) -> None:
         """
         The application paused reading while handling C{event}: hold the
         events that follow it until it resumes.
         """
         for i, candidate in enumerate(events):
             if candidate is event:
-                self._pending.extend(events[i + 1 :])
+                self._hold(events[i + 1 :])
                 return
 
     def _otherEvent(self, event: Any) -> None:
         cls = event.__class__
         app = self.application
         if cls is Pong:
-            self._timers.pongArrived()
+            timers = self._timers
+            if timers is not None:
+                timers.pongArrived()
             if app is not None:
                 app.pongReceived(event.data)
         elif cls is Ping:
@@ -258,7 +293,6 @@ class WireProtocol(ConnectionEnding):
         """
         The opening handshake completed.
         """
-        self._wasOpen = True
         self._openedAt = self.reactor.seconds()
         self._flushState()
         if self._stats is not None:
@@ -283,7 +317,12 @@ class WireProtocol(ConnectionEnding):
         state = self.codec.state
         if state is not self._state:
             self._state = state
-            self._timers.stateChanged(state)
+            timers = self._timers
+            if timers is None:
+                if state is State.CONNECTING or self._lost:
+                    return
+                timers = ConnectionTimers.of(self)
+            timers.stateChanged(state)
 
     def _flush(self) -> None:
         """
