@@ -68,11 +68,8 @@ class WireProtocol(ConnectionEnding):
     """
 
     # Slots rather than an instance dictionary: a server holds one of these
-    # per connection, most of them idle.  What an idle connection does not
-    # need is not allocated: the timers object exists while a timer is to
-    # be armed, the flow control once the send buffer fills or the
-    # application attaches a producer, and the held events are a shared
-    # empty tuple until some are held.
+    # per connection, most of them idle, which hold no timers object, no
+    # SendFlow and no list of held events (see _timers, _flow, _hold).
     __slots__ = (
         "options",
         "reactor",
@@ -122,17 +119,14 @@ class WireProtocol(ConnectionEnding):
         self._batched = 0
         #: The L{twisted_ws._metrics.ConnectionStats} counted into, if any.
         self._stats: Any = None
-        #: When the opening handshake completed (L{None} before): the
-        #: connection was open once.
+        #: When the opening handshake completed (L{None} if it never did).
         self._openedAt: float | None = None
         self._bytesIn = 0
         self._bytesOut = 0
 
     @property
     def _flow(self) -> SendFlow:
-        """
-        The send-side flow control, made on first use.
-        """
+        """The send-side flow control, made on first use."""
         flow = self._sendFlow
         if flow is None:
             flow = self._sendFlow = SendFlow(self)
@@ -141,9 +135,7 @@ class WireProtocol(ConnectionEnding):
         return flow
 
     def _timersToArm(self) -> ConnectionTimers:
-        """
-        The connection's timers, made if it has none.
-        """
+        """The connection's timers, made if it has none."""
         return ConnectionTimers.of(self)
 
     def _buildCodec(self) -> Connection:
