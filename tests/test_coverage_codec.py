@@ -1,0 +1,163 @@
+"""
+Tests for parts of the codec that the protocol tests reach only in part:
+the C{Sec-WebSocket-Extensions} grammar's errors (each with its message),
+the origin check, and L{HandshakeRequest}'s accessors, equality and repr.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_ws.codec import Version
+from twisted_ws.codec._extensions import formatExtension, parseExtensions
+from twisted_ws.codec._handshake import _originAllowed
+from twisted_ws.codec.handshake._request import HandshakeRequest
+
+
+class ExtensionGrammarTests(SynchronousTestCase):
+    """
+    L{parseExtensions} refuses header values that break the grammar of RFC
+    6455 section 9.1, saying where.
+    """
+
+    def assertRefused(self, value: str, message: str) -> None:
+        with self.assertRaises(ValueError) as caught:
+            parseExtensions([value])
+        self.assertEqual(str(caught.exception), message)
+
+    def test_accepted(self) -> None:
+        """
+        Empty items are skipped; parameters may have no value or a quoted
+        one.
+        """
+        self.assertEqual(
+            parseExtensions([" , permessage-deflate; client_max_window_bits, x; a=\"1\""]),
+            [("permessage-deflate", {"client_max_window_bits": None}), ("x", {"a": "1"})],
+        )
+
+    def test_invalidName(self) -> None:
+        """
+        An extension name that is not a token.
+        """
+        self.assertRefused("per message", "invalid extension name 'per message'")
+
+    def test_emptyParameter(self) -> None:
+        """
+        Two semicolons in a row.
+        """
+        self.assertRefused("x;;a", "empty parameter in extension 'x'")
+
+    def test_invalidParameterName(self) -> None:
+        """
+        A parameter name that is not a token.
+        """
+        self.assertRefused("x; a b=1", "invalid parameter name 'a b' in extension 'x'")
+
+    def test_repeatedParameter(self) -> None:
+        """
+        A parameter given twice is refused, or (C{dropRepeated}) the offer
+        is left out and the others kept.
+        """
+        self.assertRefused("x; a; a=2", "parameter 'a' repeated in extension 'x'")
+        self.assertEqual(parseExtensions(["x; a; a=2, y"], dropRepeated=True), [("y", {})])
+
+    def test_invalidValue(self) -> None:
+        """
+        A value that is not a token, even once unquoted.
+        """
+        self.assertRefused('x; a="1 2"', "invalid value '\"1 2\"' for 'a' in extension 'x'")
+
+    def test_unterminatedQuote(self) -> None:
+        """
+        A quoted string that does not end.
+        """
+        self.assertRefused('x; a="1', "unterminated quoted string in 'x; a=\"1'")
+
+    def test_format(self) -> None:
+        """
+        L{formatExtension} writes parameters without values bare.
+        """
+        self.assertEqual(formatExtension("x", {"a": None, "b": "2"}), "x; a; b=2")
+
+
+class OriginTests(SynchronousTestCase):
+    """
+    The origin check of C{Options.allowedOrigins}.
+    """
+
+    def test_missingOrigin(self) -> None:
+        """
+        A request without an Origin header passes only when L{None} is
+        allowed.
+        """
+        self.assertTrue(_originAllowed(None, ("https://a.example", None)))
+        self.assertFalse(_originAllowed(None, ("https://a.example",)))
+
+    def test_patterns(self) -> None:
+        """
+        Origins match exactly or by wildcard, without regard to case.
+        """
+        allowed = (None, "https://*.example", "http://B.example")
+        self.assertTrue(_originAllowed("https://a.EXAMPLE", allowed))
+        self.assertTrue(_originAllowed("http://b.example", allowed))
+        self.assertFalse(_originAllowed("http://c.example", allowed))
+
+
+def request(**kwargs: object) -> HandshakeRequest:
+    arguments: dict[str, object] = dict(
+        method="GET", target="/chat?room=1",
+        headers=[("Host", "h.example"), ("X-Twice", "1"), ("x-twice", "2")],
+        version=Version.RFC6455, host="h.example", origin=None, subprotocols=("b", "a"),
+        extensions=(), key="k", secure=False,
+    )
+    arguments.update(kwargs)
+    return HandshakeRequest(**arguments)  # type: ignore[arg-type]
+
+
+class HandshakeRequestTests(SynchronousTestCase):
+    """
+    L{HandshakeRequest}'s accessors.
+    """
+
+    def test_headers(self) -> None:
+        """
+        Headers are found without regard to case; a missing one gives the
+        default; every value of a repeated one is kept in order.
+        """
+        r = request()
+        self.assertEqual(r.header("HOST"), "h.example")
+        self.assertEqual(r.header("Missing", "none"), "none")
+        self.assertEqual(r.headerValues("X-TWICE"), ["1", "2"])
+        self.assertEqual(r.headerValues("missing"), [])
+
+    def test_selectSubprotocol(self) -> None:
+        """
+        The server's first supported subprotocol that the client offered
+        wins; none when there is no common one.
+        """
+        self.assertEqual(request().selectSubprotocol(["c", "a", "b"]), "a")
+        self.assertIsNone(request().selectSubprotocol(["c"]))
+
+    def test_location(self) -> None:
+        """
+        The location is the request's ws or wss URL.
+        """
+        self.assertEqual(request().location, "ws://h.example/chat?room=1")
+        self.assertEqual(request(secure=True).location, "wss://h.example/chat?room=1")
+
+    def test_equality(self) -> None:
+        """
+        Requests are equal when their version, target, security and headers
+        are; equal ones hash alike; other types are not equal to them.
+        """
+        self.assertEqual(request(), request())
+        self.assertEqual(hash(request()), hash(request()))
+        self.assertNotEqual(request(), request(target="/other"))
+        self.assertNotEqual(request(), request(secure=True))
+        self.assertNotEqual(request(), "GET /chat")
+
+    def test_repr(self) -> None:
+        """
+        The repr names the method, target and version.
+        """
+        self.assertEqual(repr(request()), "<HandshakeRequest GET /chat?room=1 rfc6455>")
