@@ -1,14 +1,17 @@
 """
 Tests for parts of the codec that the protocol tests reach only in part:
 the C{Sec-WebSocket-Extensions} grammar's errors (each with its message),
-the origin check, and L{HandshakeRequest}'s accessors, equality and repr.
+the origin check, L{HandshakeRequest}'s accessors, equality and repr,
+events as values, and the deflate-frame settings it refuses.
 """
 
 from __future__ import annotations
 
+import warnings
+
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_ws.codec import Version
+from twisted_ws.codec import ConnectionOpened, DeflateFrame, TextMessage, Version, _events
 from twisted_ws.codec._extensions import formatExtension, parseExtensions
 from twisted_ws.codec._handshake import _originAllowed
 from twisted_ws.codec.handshake._request import HandshakeRequest
@@ -161,3 +164,90 @@ class HandshakeRequestTests(SynchronousTestCase):
         The repr names the method, target and version.
         """
         self.assertEqual(repr(request()), "<HandshakeRequest GET /chat?room=1 rfc6455>")
+
+
+class EventTests(SynchronousTestCase):
+    """
+    Events as values: hashing, text decoding state, and the module's former
+    names.
+    """
+
+    def test_hashWithListField(self) -> None:
+        """
+        An event holding a list (the response headers of
+        L{ConnectionOpened}) is hashable, and equal events hash alike.
+        """
+        first = ConnectionOpened(Version.RFC6455, None, (), [("Server", "x")])
+        second = ConnectionOpened(Version.RFC6455, None, (), [("Server", "x")])
+        self.assertEqual(first, second)
+        self.assertEqual(hash(first), hash(second))
+        self.assertEqual(len({first, second}), 1)
+
+    def test_isDecoded(self) -> None:
+        """
+        A text message made from UTF-8 is decoded on the first read of its
+        text.
+        """
+        message = TextMessage(utf8="\u00e9".encode())
+        self.assertFalse(message.isDecoded)
+        self.assertEqual(message.data, "\u00e9")
+        self.assertTrue(message.isDecoded)
+        self.assertTrue(TextMessage("x").isDecoded)
+
+    def test_textNeedsContent(self) -> None:
+        """
+        A text message needs its text or its bytes.
+        """
+        with self.assertRaises(TypeError) as caught:
+            TextMessage()
+        self.assertEqual(str(caught.exception), "TextMessage needs its text or its UTF-8 bytes")
+
+    def test_unknownName(self) -> None:
+        """
+        A name the events module never had raises L{AttributeError}
+        naming it.
+        """
+        with self.assertRaises(AttributeError) as caught:
+            _events.NoSuchEvent  # noqa: B018
+        self.assertEqual(str(caught.exception),
+                         "module 'twisted_ws.codec._events' has no attribute 'NoSuchEvent'")
+
+    def test_formerName(self) -> None:
+        """
+        A former name still works, with a L{DeprecationWarning} naming the
+        new one.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = _events.ProtocolError
+        self.assertIs(found, _events.ConnectionFailed)
+        self.assertEqual([str(w.message) for w in caught],
+                         ["twisted_ws.codec.ProtocolError is deprecated; use ConnectionFailed"])
+
+
+class DeflateFrameOptionTests(SynchronousTestCase):
+    """
+    L{DeflateFrame} refuses settings zlib cannot use.
+    """
+
+    def test_refused(self) -> None:
+        """
+        A compression level, memLevel or minimum size out of range is
+        refused, naming the setting and the value.
+        """
+        for kwargs, message in [
+            ({"compressionLevel": 10}, "compressionLevel must be from -1 to 9, not 10"),
+            ({"memLevel": 0}, "memLevel must be from 1 to 9, not 0"),
+            ({"minSize": -1}, "minSize must not be negative, not -1"),
+        ]:
+            with self.assertRaises(ValueError) as caught:
+                DeflateFrame(**kwargs)  # type: ignore[arg-type]
+            self.assertEqual(str(caught.exception), message)
+
+    def test_repr(self) -> None:
+        """
+        The repr shows the offer it makes.
+        """
+        factory = DeflateFrame()
+        self.assertEqual(repr(factory), f"<DeflateFrame offer {factory.offer()!r}>")
+        self.assertIn("deflate-frame", repr(factory))
