@@ -16,6 +16,8 @@ from twisted_ws.codec._extensions import formatExtension, parseExtensions
 from twisted_ws.codec._handshake import _originAllowed
 from twisted_ws.codec.handshake._request import HandshakeRequest
 
+from ._support.codec import openServer
+
 
 class ExtensionGrammarTests(SynchronousTestCase):
     """
@@ -251,3 +253,32 @@ class DeflateFrameOptionTests(SynchronousTestCase):
         factory = DeflateFrame()
         self.assertEqual(repr(factory), f"<DeflateFrame offer {factory.offer()!r}>")
         self.assertIn("deflate-frame", repr(factory))
+
+
+class HixieLengthPrefixTests(SynchronousTestCase):
+    """
+    The length prefix of a hixie length-prefixed frame, arriving in pieces.
+    """
+
+    def test_longestPrefixWaits(self) -> None:
+        """
+        Ten continuation digits of a prefix are held while more data is
+        awaited; the eleventh fails the connection with 1002, however the
+        bytes were split.
+        """
+        for version in (Version.HIXIE75, Version.HIXIE76):
+            conn = openServer(version)
+            self.assertEqual(conn.receiveData(b"\x80" + b"\x81" * 10), [], version)
+            events = conn.receiveData(b"\x81")
+            self.assertEqual([e.code for e in events], [1002], version)
+
+    def test_bytewise(self) -> None:
+        """
+        A prefix given a byte at a time fails at its eleventh continuation
+        digit, not before.
+        """
+        conn = openServer(Version.HIXIE75)
+        self.assertEqual(conn.receiveData(b"\x80"), [])
+        for _ in range(10):
+            self.assertEqual(conn.receiveData(b"\x81"), [])
+        self.assertEqual([e.code for e in conn.receiveData(b"\x81")], [1002])

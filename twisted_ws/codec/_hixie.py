@@ -105,8 +105,8 @@ class HixieFramer(Framer):
             i = pos + 1
             while True:
                 if i >= end:
-                    if i - pos - 1 > _MAX_LENGTH_DIGITS:
-                        raise PeerError("frame length prefix is too long", 1002)
+                    # At most _MAX_LENGTH_DIGITS digits so far: a longer
+                    # prefix fails below as soon as its digit arrives.
                     self._buf = buf[pos:]
                     return
                 b = buf[i]
