@@ -50,7 +50,7 @@ class DrainConnectionsTests(TestCase):
             self.assertTrue(peer.transport.disconnecting)
             peer.lose()
             self.assertEqual(peer.app.lostReason().code, 1001)
-            self.assertEqual(peer.factory.connections, set())
+            self.assertEqual(peer.factory.connections, {})
         self.assertEqual(fired, [])
         clock.advance(0.05)
         self.assertEqual(fired, [0])

@@ -50,7 +50,7 @@ def drainConnections(
     Connections still there after C{timeout} seconds are ended by force.
 
     @param factories: L{twisted_ws.WebSocketServerFactory}s, whose
-        C{connections} sets say what is open.
+        C{connections} say what is open.
     @param timeout: the longest wait, in seconds, for the closing
         handshakes.
     @param reactor: the L{IReactorTime}; the global reactor by default.
