@@ -2,7 +2,8 @@
 Tests for parts of the codec that the protocol tests reach only in part:
 the C{Sec-WebSocket-Extensions} grammar's errors (each with its message),
 the origin check, L{HandshakeRequest}'s accessors, equality and repr,
-events as values, and the deflate-frame settings it refuses.
+events as values, the deflate-frame settings it refuses, and opening
+handshakes refused on either side.
 """
 
 from __future__ import annotations
@@ -11,12 +12,33 @@ import warnings
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_ws.codec import ConnectionOpened, DeflateFrame, TextMessage, Version, _events
+from twisted_ws.codec import (
+    ClientConnection,
+    ConnectionOpened,
+    DeflateFrame,
+    HandshakeFailed,
+    NegotiationError,
+    Options,
+    PerMessageDeflate,
+    RequestReceived,
+    ServerConnection,
+    TextMessage,
+    Version,
+    _events,
+)
 from twisted_ws.codec._extensions import formatExtension, parseExtensions
 from twisted_ws.codec._handshake import _originAllowed
 from twisted_ws.codec.handshake._request import HandshakeRequest
 
-from ._support.codec import openServer
+from ._support.codec import (
+    DEFAULT_OPTIONS,
+    HYBI_RESPONSE,
+    FakeExtensionFactory,
+    hybiRequest,
+    openServer,
+    parseResponse,
+    rfcRandom,
+)
 
 
 class ExtensionGrammarTests(SynchronousTestCase):
@@ -282,3 +304,87 @@ class HixieLengthPrefixTests(SynchronousTestCase):
         for _ in range(10):
             self.assertEqual(conn.receiveData(b"\x81"), [])
         self.assertEqual([e.code for e in conn.receiveData(b"\x81")], [1002])
+
+
+def refusal(request: bytes, options: Options = DEFAULT_OPTIONS) -> tuple[HandshakeFailed, int, dict[str, str]]:
+    """
+    Feed C{request} to a server connection that must refuse it: the one
+    event, and the status and headers of the response sent.
+    """
+    server = ServerConnection(options)
+    events = server.receiveData(request)
+    assert [type(e) for e in events] == [HandshakeFailed], events
+    status, headers, _ = parseResponse(server.dataToSend())
+    return events[0], status, headers
+
+
+class ServerRefusalTests(SynchronousTestCase):
+    """
+    Opening requests the server refuses, each with its status and reason.
+    """
+
+    def test_headerFolding(self) -> None:
+        """
+        A header continued on the next line (obsolete folding) gets 400.
+        """
+        event, status, _ = refusal(hybiRequest(extra="X-Long: a\r\n b\r\n"))
+        self.assertEqual((event.status, status), (400, 400))
+        self.assertEqual(event.reason, "obsolete header line folding in the request")
+
+    def test_keyWithoutVersion(self) -> None:
+        """
+        A hybi key without Sec-WebSocket-Version gets 426, with the
+        versions the server speaks.
+        """
+        request = hybiRequest().replace(b"Sec-WebSocket-Version: 13\r\n", b"")
+        event, status, headers = refusal(request)
+        self.assertEqual(status, 426)
+        self.assertEqual(event.reason, "Sec-WebSocket-Key without Sec-WebSocket-Version")
+        self.assertEqual(headers["upgrade"].lower(), "websocket")
+        self.assertEqual(headers["sec-websocket-version"], "13, 8, 7")
+
+    def test_offerAFactoryFindsInvalid(self) -> None:
+        """
+        An offer that its extension factory finds invalid (its C{acceptOffer}
+        raises L{ValueError}) gets 400 naming the extension and the
+        factory's reason; the built-in factories decline such offers
+        instead, so the connection opens without the extension.
+        """
+
+        class Strict(FakeExtensionFactory):
+            def acceptOffer(self, offers: list[dict[str, str | None]]) -> None:  # type: ignore[override]
+                raise ValueError(f"unknown parameters {sorted(offers[0])}")
+
+        event, status, _ = refusal(hybiRequest(extra="Sec-WebSocket-Extensions: x-strict; y\r\n"),
+                                   Options(extensions=(Strict("x-strict"),)))
+        self.assertEqual(status, 400)
+        self.assertEqual(event.reason, "invalid x-strict offer: unknown parameters ['y']")
+
+        server = ServerConnection(Options(extensions=(PerMessageDeflate(),)))
+        events = server.receiveData(hybiRequest(
+            extra="Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99\r\n"))
+        self.assertEqual([type(e) for e in events], [RequestReceived])
+        self.assertEqual(server.accept(), [])
+        status, headers, _ = parseResponse(server.dataToSend())
+        self.assertEqual(status, 101)
+        self.assertNotIn("sec-websocket-extensions", headers)
+
+
+class ClientNegotiationTests(SynchronousTestCase):
+    """
+    Responses a client refuses because of what the server chose.
+    """
+
+    def test_severalSubprotocols(self) -> None:
+        """
+        A server that names several subprotocols fails the handshake with
+        L{NegotiationError}.
+        """
+        client = ClientConnection("server.example.com", "/chat", subprotocols=("a", "b"),
+                                  randomSource=rfcRandom)
+        client.dataToSend()
+        response = HYBI_RESPONSE.replace(b"\r\n\r\n", b"\r\nSec-WebSocket-Protocol: a, b\r\n\r\n", 1)
+        events = client.receiveData(response)
+        self.assertEqual([type(e) for e in events], [HandshakeFailed], events)
+        self.assertIsInstance(events[0].error, NegotiationError)
+        self.assertEqual(str(events[0].error), "server chose several subprotocols: ['a, b']")
