@@ -37,7 +37,7 @@ def bytesPayloads(cases: dict) -> int:
     """
     Work around a bug of kosoku 0.1.0 in the compression cases (12.x, 13.x).
 
-    kosoku hands a text message to the case's C{onMessage} as C{bytes} when it
+    kosoku hands a message to the case's C{onMessage} as C{bytes} when it
     arrived compressed (RSV1 set) but as C{str} when it arrived uncompressed,
     which RFC 7692 allows a sender to do for any message.  The cases hash the
     payload before decoding it, as Autobahn (whose payload is always bytes)
@@ -47,8 +47,12 @@ def bytesPayloads(cases: dict) -> int:
     not make it shorter (the 16-byte messages of 13.2.1, 13.5.1 and 13.6.1).
     twisted_ws's client does the same when its offer commits it to no
     context takeover (compliance/client_driver.py), for the fuzzing server's
-    cases.  This gives those cases the UTF-8 bytes of the text instead, which is what
-    Autobahn gives them; the check they make is unchanged.
+    cases, of every size for incompressible data (12.5.x).  This gives those
+    cases the bytes instead, which is what Autobahn gives them: the UTF-8
+    bytes of a text message, and for a binary message (which kosoku's
+    fuzzing server hands over as a C{str} of one character per byte, its
+    bytes decoded as Latin-1) those bytes.  The check the cases make is
+    unchanged.
 
     @param cases: kosoku's case index (id -> case class).
     @return: how many case classes were wrapped.
@@ -61,7 +65,9 @@ def bytesPayloads(cases: dict) -> int:
 
         def onMessage(self, msg, binary, _original=original):
             if isinstance(msg, str):
-                msg = msg.encode("utf-8")
+                # A binary message comes as one character per byte (its
+                # bytes decoded as Latin-1), a text message as its text.
+                msg = msg.encode("latin-1" if binary else "utf-8")
             return _original(self, msg, binary)
 
         cls.onMessage = onMessage
