@@ -17,6 +17,7 @@ from twisted_ws.codec import (
     ConnectionOpened,
     DeflateFrame,
     HandshakeFailed,
+    LocalProtocolError,
     NegotiationError,
     Options,
     PerMessageDeflate,
@@ -28,6 +29,9 @@ from twisted_ws.codec import (
 )
 from twisted_ws.codec._extensions import formatExtension, parseExtensions
 from twisted_ws.codec._handshake import _originAllowed
+from twisted_ws.codec._utf8 import Utf8Validator
+from twisted_ws.codec.handshake._http import formatHeaders
+from twisted_ws.codec.handshake._keys import Random
 from twisted_ws.codec.handshake._request import HandshakeRequest
 
 from ._support.codec import (
@@ -388,3 +392,71 @@ class ClientNegotiationTests(SynchronousTestCase):
         self.assertEqual([type(e) for e in events], [HandshakeFailed], events)
         self.assertIsInstance(events[0].error, NegotiationError)
         self.assertEqual(str(events[0].error), "server chose several subprotocols: ['a, b']")
+
+
+class SmallPartsTests(SynchronousTestCase):
+    """
+    Helpers of the codec at the edges of their input.
+    """
+
+    def test_utf8ValidatorStaysInvalid(self) -> None:
+        """
+        Once the text cannot be valid UTF-8, every later piece is refused
+        too, even a valid one, and so is the end.
+        """
+        validator = Utf8Validator()
+        self.assertTrue(validator.feed(b"ok \xc3"))
+        self.assertFalse(validator.feed(b"\x28"))
+        self.assertFalse(validator.feed(b"fine"))
+        self.assertFalse(validator.end())
+
+    def test_utf8ValidatorIncompleteEnd(self) -> None:
+        """
+        Text that stops inside a character is not valid at its end.
+        """
+        validator = Utf8Validator()
+        self.assertTrue(validator.feed(memoryview(b"\xe2\x82")))
+        self.assertFalse(validator.end())
+
+    def test_randomBelowOne(self) -> None:
+        """
+        The only integer below 1 (or 0) is 0, drawn without reading the
+        random source.
+        """
+        calls: list[int] = []
+
+        def source(n: int) -> bytes:
+            calls.append(n)
+            return b"\x07" * n
+
+        random = Random(source)
+        self.assertEqual((random.below(1), random.below(0)), (0, 0))
+        self.assertEqual(calls, [])
+        self.assertLess(random.below(10), 10)
+        self.assertNotEqual(calls, [])
+
+    def test_headerFormatting(self) -> None:
+        """
+        Header lines end in CRLF; a name that is not a token, or a value
+        with CR, LF or NUL, is refused by name.
+        """
+        self.assertEqual(formatHeaders([("X-A", "1")]), ["X-A: 1\r\n"])
+        with self.assertRaises(ValueError) as caught:
+            formatHeaders([("X A", "1")])
+        self.assertEqual(str(caught.exception), "invalid header name 'X A'")
+        with self.assertRaises(ValueError) as caught:
+            formatHeaders([("X-A", "1\r\nX-B: 2")])
+        self.assertEqual(str(caught.exception), "invalid character in the value of header 'X-A'")
+
+    def test_sendTextFromBuffer(self) -> None:
+        """
+        Text given as a bytearray or memoryview of UTF-8 is sent as it is;
+        one that is not UTF-8 is refused.
+        """
+        for text in (bytearray("h\u00e9".encode()), memoryview("h\u00e9".encode())):
+            conn = openServer(Version.RFC6455)
+            conn.sendText(text)  # type: ignore[arg-type]
+            self.assertEqual(conn.dataToSend(), b"\x81\x03h\xc3\xa9")
+        conn = openServer(Version.RFC6455)
+        self.assertRaises(LocalProtocolError, conn.sendText, bytearray(b"\xff"))  # type: ignore[arg-type]
+        self.assertEqual(conn.dataToSend(), b"")
