@@ -82,6 +82,57 @@ class StatsTests(TestCase):
         self.assertEqual(stats.closes, {(4001, True): 1})
         self.assertEqual(stats.open, {"rfc6455": 0})
 
+    def countedPeer(self) -> tuple[Peer, ConnectionStats]:
+        """
+        An open RFC 6455 connection of a factory that counts.
+        """
+        peer = Peer(Version.RFC6455, clock=task.Clock(), path="/")
+        stats = enableStats(peer.factory, "test")
+        peer.server = peer.factory.buildProtocol(PEER)
+        peer.transport = CountingTransport(hostAddress=HOST, peerAddress=PEER)
+        peer.server.makeConnection(peer.transport)
+        peer.handshake()
+        return peer, stats
+
+    def test_heldMessagesCountedOnce(self) -> None:
+        """
+        Messages that arrive while the application paused reading are
+        counted when they are delivered, once each.
+        """
+        peer, stats = self.countedPeer()
+        peer.server.pauseReading()
+        for i in range(3):
+            peer.client.sendBinary(b"x" * (i + 1))
+        peer.client.sendText("ab")
+        peer.flush()
+        self.assertEqual((stats.binaryReceived, stats.textReceived), (0, 0))
+        peer.server.resumeReading()
+        self.assertEqual(
+            (stats.binaryReceived, stats.binaryBytesReceived, stats.textReceived,
+             stats.textBytesReceived),
+            (3, 6, 1, 2))
+        self.assertEqual(len(peer.server.application.received()), 4)
+
+    def test_sentSizesStayBounded(self) -> None:
+        """
+        The sizes the sends record are added into the counters once they
+        are many, so that they stay bounded between scrapes, and every send
+        is counted exactly once.
+        """
+        from twisted_ws import _metrics
+
+        peer, stats = self.countedPeer()
+        sends = _metrics._FOLD_AT * 2 + 7
+        for _ in range(sends):
+            peer.server.sendBytesMessage(b"abcd")
+            peer.server.sendTextMessage("\u00e9")
+        self.assertLessEqual(len(stats.binarySentSizes), _metrics._FOLD_AT + 1)
+        self.assertLessEqual(len(stats.textSentSizes), _metrics._FOLD_AT + 1)
+        self.assertEqual(
+            (stats.binarySent, stats.binaryBytesSent, stats.textSent, stats.textBytesSent),
+            (sends, 4 * sends, sends, 2 * sends))
+        self.assertEqual((stats.binarySentSizes, stats.textSentSizes), ([], []))
+
     def test_slowConsumerNotFromClose(self) -> None:
         """
         A close with the hub's slow-consumer code and reason is counted as

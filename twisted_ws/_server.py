@@ -7,6 +7,7 @@ factory for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import protocol
@@ -17,8 +18,16 @@ from twisted.python.failure import Failure
 from . import Options
 from ._app import WebSocketProtocol
 from ._errors import AbnormalClose, RejectConnection
-from ._transport import WebSocketConnection
-from .codec import LocalProtocolError, ServerConnection, State
+from ._metrics import utf8Size
+from ._transport import _BATCH_BYTES, _BATCH_ITEMS, WebSocketConnection
+from .codec import (
+    BytesMessage,
+    ConnectionClosedError,
+    LocalProtocolError,
+    ServerConnection,
+    State,
+    TextMessage,
+)
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IAddress, IReactorTime
@@ -174,20 +183,87 @@ class _CountedServerConnection(WebSocketServerConnection):
     A server connection whose factory counts (L{twisted_ws._metrics}): it
     counts the messages it sends as well.  Connections of factories that do
     not count never pay for it.
+
+    The two message sends repeat the bodies of
+    L{twisted_ws._transport.ApplicationTransport}'s with the count added,
+    rather than counting and calling them: on the echo path a second call
+    frame per message costs more than the counting itself.
     """
 
     __slots__ = ()
 
     def sendTextMessage(self, text: str | bytes) -> None:
-        self._stats.sentText(text)
-        _sendText(self, text)
+        codec = self.codec
+        try:
+            codec.sendTextMessage(text)
+        except ConnectionClosedError as e:
+            return self._sendRefused(e)
+        size = len(text)
+        self._stats.textSentSizes.append(
+            size if text.__class__ is bytes or text.isascii() else utf8Size(text)  # type: ignore[union-attr]
+        )
+        if self._inReceive and size <= _BATCH_BYTES:
+            batched = self._batched + 1
+            if batched <= _BATCH_ITEMS:
+                self._batched = batched
+                return
+        self._flush()
 
     def sendBytesMessage(self, data: bytes) -> None:
-        # Inline, and without super(): this is the echo path.
-        stats = self._stats
-        stats.binarySent += 1
-        stats.binaryBytesSent += len(data)
-        _sendBytes(self, data)
+        codec = self.codec
+        try:
+            codec.sendBytesMessage(data)
+        except ConnectionClosedError as e:
+            return self._sendRefused(e)
+        size = len(data)
+        self._stats.binarySentSizes.append(size)
+        if self._inReceive and size <= _BATCH_BYTES:
+            batched = self._batched + 1
+            if batched <= _BATCH_ITEMS:
+                self._batched = batched
+                return
+        self._flush()
+
+    def _flush(self) -> None:
+        self._stats.foldIfLong()
+        _flush(self)
+
+    def _deliver(self, events: Sequence[Any]) -> None:
+        # WireProtocol._deliver with each message counted as it is handed
+        # to the application (events held while it paused reading are
+        # counted when they are delivered).
+        if self._readPaused:
+            self._hold(events)
+            return
+        app = self.application
+        utf8 = self._wantUtf8
+        text = binary = textBytes = binaryBytes = 0
+        try:
+            for event in events:
+                cls = event.__class__
+                if cls is BytesMessage:
+                    data = event.data
+                    binary += 1
+                    binaryBytes += len(data)
+                    app.bytesMessageReceived(data)  # type: ignore[union-attr]
+                elif cls is TextMessage:
+                    text += 1
+                    textBytes += len(event.utf8)
+                    if utf8:
+                        app.utf8MessageReceived(event.utf8)  # type: ignore[union-attr]
+                    else:
+                        app.textMessageReceived(event.data)  # type: ignore[union-attr]
+                else:
+                    self._otherEvent(event)
+                    app = self.application
+                    utf8 = self._wantUtf8
+                if self._readPaused:
+                    self._holdAfter(events, event)
+                    break
+        except Exception:
+            self._applicationError(Failure())
+        finally:
+            self._stats.received(text, textBytes, binary, binaryBytes)
 
     def sendPreparedMessage(self, message: Any) -> None:
         data = message.data
@@ -198,8 +274,8 @@ class _CountedServerConnection(WebSocketServerConnection):
         super().sendPreparedMessage(message)
 
 
-_sendText = WebSocketServerConnection.sendTextMessage
-_sendBytes = WebSocketServerConnection.sendBytesMessage
+
+_flush = WebSocketServerConnection._flush
 
 
 class WebSocketServerFactory(protocol.Factory):

@@ -166,8 +166,6 @@ class WireProtocol(ConnectionEnding):
         try:
             events = self.codec.receiveData(data)
             if events:
-                if self._stats is not None:
-                    self._stats.received(events)
                 self._deliver(events)
         finally:
             self._inReceive = False
