@@ -32,8 +32,7 @@ CLASS_LINES = 250
 
 #: The modules, functions and classes still over their bound, each with the
 #: most lines it may have until it is split or shortened: lower these as
-#: they shrink, never raise them.  (_wire.py:WireProtocol is at what the
-#: tree holds while it is being reworked.)  Keys are a path under twisted_ws/, then
+#: they shrink, never raise them.  Keys are a path under twisted_ws/, then
 #: C{:} and the qualified name for functions and classes.
 MODULE_ALLOWANCES = {
     "codec/_deflate.py": 621,
@@ -47,7 +46,7 @@ FUNCTION_ALLOWANCES = {
 }
 CLASS_ALLOWANCES = {
     "_transport.py:WebSocketConnection": 272,
-    "_wire.py:WireProtocol": 307,
+    "_wire.py:WireProtocol": 305,
     "codec/_hybi.py:HybiFramer": 399,
     "pubsub/_redis.py:RedisHub": 440,
     "pubsub/_redispresence.py:RedisPresence": 275,
