@@ -104,6 +104,15 @@ class ExtensionGrammarTests(SynchronousTestCase):
         """
         self.assertRefused('x; a="1', "unterminated quoted string in 'x; a=\"1'")
 
+    def test_separatorsInsideQuotes(self) -> None:
+        """
+        Commas and semicolons inside a quoted value, and a quote escaped
+        with a backslash there, do not end it: the whole quoted string is
+        the value (here not a token, so refused as one value).
+        """
+        self.assertRefused('x; a="1,2;3"', "invalid value '\"1,2;3\"' for 'a' in extension 'x'")
+        self.assertRefused('x; a="1\\",2"', "invalid value '\"1\\\\\",2\"' for 'a' in extension 'x'")
+
     def test_format(self) -> None:
         """
         L{formatExtension} writes parameters without values bare.
