@@ -29,8 +29,8 @@ cd "$(dirname "$0")/.."
 # The floors, in percent of lines and branches together: what the suite
 # reaches now, rounded down.  Raise them as tests are added; the goal is
 # 100 for the codec and 95 for the whole package.
-PACKAGE_FLOOR=${PACKAGE_FLOOR:-93}
-CODEC_FLOOR=${CODEC_FLOOR:-97}
+PACKAGE_FLOOR=${PACKAGE_FLOOR:-95}
+CODEC_FLOOR=${CODEC_FLOOR:-98}
 
 # TWISTED_WS_PYTHON names an interpreter that has the test extra already;
 # by default dev.py makes sure .venv has it.
