@@ -4,9 +4,8 @@ L{ConnectionView}: what a WebSocket connection that drives a codec
 connection (its C{codec}) over a Twisted transport (its C{transport}) says
 about itself, read off the two.
 
-L{twisted_ws.testing.ScriptedClient} takes these from here;
-L{twisted_ws.WebSocketConnection} has the same readings and could take them
-from here too.
+L{twisted_ws.WebSocketConnection} and
+L{twisted_ws.testing.ScriptedClient} take these from here.
 """
 
 from __future__ import annotations

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
+from ._connectionview import ConnectionView
 from ._wire import WireProtocol
 from .codec import ConnectionClosedError, State
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IAddress, IPushProducer, IReactorTime
+    from twisted.internet.interfaces import IPushProducer, IReactorTime
 
     from . import Options
-    from .codec import Extension, PreparedMessage, Version
+    from .codec import PreparedMessage
 
 __all__ = ["WebSocketConnection"]
 
@@ -35,7 +36,7 @@ _BATCH_BYTES = 16 * 1024
 _BATCH_ITEMS = 512
 
 
-class WebSocketConnection(WireProtocol):
+class WebSocketConnection(ConnectionView, WireProtocol):
     """
     One WebSocket connection, server or client: the "WebSocket transport"
     the application sends through, and the byte-level protocol under it.
@@ -58,41 +59,8 @@ class WebSocketConnection(WireProtocol):
         super().__init__(options, reactor)
         self._closedByApp = False
 
-    # What the connection is.
-
-    @property
-    def version(self) -> Version | None:
-        """The protocol L{Version} of this connection, once known."""
-        return self.codec.version
-
-    @property
-    def subprotocol(self) -> str | None:
-        """The negotiated subprotocol, or L{None}."""
-        return self.codec.subprotocol
-
-    @property
-    def extensions(self) -> tuple[Extension, ...]:
-        """The negotiated extensions."""
-        return self.codec.extensions
-
-    @property
-    def isOpen(self) -> bool:
-        """
-        Whether the connection is open: neither side has started closing.
-        """
-        return self.codec.state is State.OPEN
-
-    def getPeer(self) -> IAddress:
-        """
-        The peer's address.
-        """
-        return self.transport.getPeer()
-
-    def getHost(self) -> IAddress:
-        """
-        This side's address.
-        """
-        return self.transport.getHost()
+    # What the connection is (version, subprotocol, extensions, isOpen,
+    # getPeer, getHost): from ConnectionView.
 
     # Sending.
 
