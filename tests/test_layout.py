@@ -45,7 +45,6 @@ FUNCTION_ALLOWANCES = {
     "pubsub/_redis.py:RedisHub.__init__": 69,
 }
 CLASS_ALLOWANCES = {
-    "_transport.py:WebSocketConnection": 272,
     "_wire.py:WireProtocol": 305,
     "codec/_hybi.py:HybiFramer": 399,
     "pubsub/_redis.py:RedisHub": 440,
