@@ -20,28 +20,13 @@ from twisted_ws.twistd import _workers
 from ._support.redis import NO_REDIS, REDIS_SERVER, RedisServer
 from ._support.scaling import join, parse, problems, readType, sayUntilHeard
 from ._support.twistd import Twistd
+from ._support.workers import PID_APP, WAIT_TIMEOUT
 
 try:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 except ImportError:  # pragma: no cover - the test extra installs it
     connect = None  # type: ignore[assignment]
-
-#: Seconds allowed for a worker to answer or be restarted.
-WAIT_TIMEOUT = 30.0
-
-#: An application that tells each client which process serves it.
-PID_APP = '''
-import os
-from twisted_ws import WebSocketProtocol
-
-class Pid(WebSocketProtocol):
-    def negotiationFinished(self):
-        self.sendTextMessage(str(os.getpid()))
-
-    def textMessageReceived(self, message):
-        self.sendTextMessage(message)
-'''
 
 
 class WorkersOptionTests(SynchronousTestCase):

@@ -23,24 +23,12 @@ from twisted_ws.twistd import _workers
 
 from ._support.redis import freePort
 from ._support.twistd import STOP_TIMEOUT, Twistd, twistdCommand, twistdEnvironment
+from ._support.workers import PID_APP, WAIT_TIMEOUT
 
 try:
     from websockets.sync.client import connect
 except ImportError:  # pragma: no cover - the test extra installs it
     connect = None  # type: ignore[assignment]
-
-#: Seconds allowed for the workers to start and to log a line.
-WAIT_TIMEOUT = 30.0
-
-#: An application that tells each client which process serves it.
-PID_APP = '''
-import os
-from twisted_ws import WebSocketProtocol
-
-class Pid(WebSocketProtocol):
-    def negotiationFinished(self):
-        self.sendTextMessage(str(os.getpid()))
-'''
 
 
 class WorkerArgumentsTests(SynchronousTestCase):

@@ -16,29 +16,13 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from ._support.certs import writeCertificate
 from ._support.redis import freePort
 from ._support.twistd import Twistd
+from ._support.workers import PID_APP, WAIT_TIMEOUT
 
 try:
     from websockets.exceptions import InvalidHandshake
     from websockets.sync.client import connect
 except ImportError:  # pragma: no cover - the test extra installs it
     connect = None  # type: ignore[assignment]
-
-#: Seconds allowed for the workers to start and to answer.
-WAIT_TIMEOUT = 30.0
-
-#: An application that tells each client which process serves it, then
-#: echoes.
-PID_APP = '''
-import os
-from twisted_ws import WebSocketProtocol
-
-class Pid(WebSocketProtocol):
-    def negotiationFinished(self):
-        self.sendTextMessage(str(os.getpid()))
-
-    def textMessageReceived(self, message):
-        self.sendTextMessage(message)
-'''
 
 
 class WorkersTLSTests(SynchronousTestCase):
