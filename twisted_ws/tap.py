@@ -57,6 +57,7 @@ from twisted_ws.twistd._library import (
 from twisted_ws.twistd._services import ListeningService, ServerService, checkEndpoints, listen
 from twisted_ws.twistd._site import demoDirectory
 from twisted_ws.twistd._site import makeRootFactory as _makeRoot
+from twisted_ws.twistd._textlog import textObserver
 from twisted_ws.twistd._values import EVERY_PATH, VERSION_ALIASES, ConfigError
 from twisted_ws.twistd._workers import (
     WORKER_ENV,
@@ -287,6 +288,8 @@ def makeService(config: Options, reactor: Any = None) -> service.IService:
     DrainService(factories, serverConfig.drainTimeout, reactor, state).setServiceParent(top)
     if serverConfig.logFormat == "json":
         top.logObserver = jsonObserver(config)
+    else:
+        top.logObserver = textObserver(config)
     return top
 
 
