@@ -19,6 +19,9 @@ SUBJECT = "twisted_ws"
 #: twisted_ws's twistd echo server with C{--metrics} on: not a peer, the
 #: subject with its counters; compared with the subject in a table of its own.
 METRICS_SUBJECT = "twisted_ws-metrics"
+#: The same server logging each connection (no C{--quiet}): compared with
+#: the subject (which runs with C{--quiet}) in a table of its own.
+LOGGING_SUBJECT = "twisted_ws-logging"
 
 
 def machineInfo(pinning, fileLimit):
@@ -327,6 +330,7 @@ def renderMarkdown(document, labels):
         lines.append("")
 
     lines.extend(metricsCostTable(document))
+    lines.extend(loggingCostTable(document))
 
     efficient = [
         n
@@ -436,6 +440,7 @@ def drawChart(document, path):
         "websockets": "#55a868",
         "twisted_ws": "#c44e52",
         METRICS_SUBJECT: "#e8a0a2",
+        LOGGING_SUBJECT: "#8c3a3c",
     }
     columns = 3
     rows = (len(names) + columns - 1) // columns
@@ -533,21 +538,49 @@ def metricsCostTable(document):
         second of server CPU, where both ran); no lines if they did not both
         run.
     """
+    return _costTable(
+        document,
+        METRICS_SUBJECT,
+        "twisted_ws with `--metrics` on relative to off (1.00x: counting costs nothing; "
+        "the per-CPU-second column is the steadier one on a shared machine):",
+        "metrics on / off",
+    )
+
+
+def loggingCostTable(document):
+    """
+    @return: the Markdown lines of the table that compares twisted_ws
+        logging each connection (its default) to twisted_ws with C{--quiet},
+        as L{metricsCostTable} does; no lines if they did not both run.
+    """
+    return _costTable(
+        document,
+        LOGGING_SUBJECT,
+        "twisted_ws logging each connection (the default) relative to `--quiet` "
+        "(1.00x: the log lines cost nothing):",
+        "logging on / quiet",
+    )
+
+
+def _costTable(document, subject, title, heading):
+    """
+    @return: the Markdown lines of a table of C{subject} relative to
+        twisted_ws, row by row, where both ran.
+    """
     results = document["results"]
     pairs = []
     for name in document["metrics"]:
         row = results[name]
-        on = row["servers"].get(METRICS_SUBJECT)
+        on = row["servers"].get(subject)
         off = row["servers"].get(SUBJECT)
         if on and off:
             pairs.append((row, on, off))
     if not pairs:
         return []
     lines = [
-        "twisted_ws with `--metrics` on relative to off (1.00x: counting costs nothing; "
-        "the per-CPU-second column is the steadier one on a shared machine):",
+        title,
         "",
-        "| workload | metrics on / off | per server CPU-s |",
+        "| workload | %s | per server CPU-s |" % (heading,),
         "|---|--:|--:|",
     ]
     for row, on, off in pairs:

@@ -45,6 +45,7 @@ PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
 SERVERS_DIR = os.path.join(HERE, "servers")
 METRICS_SERVER = report.METRICS_SUBJECT
+LOGGING_SERVER = report.LOGGING_SUBJECT
 RESULTS_DIR = os.path.join(HERE, "results")
 RAW_DIR = os.path.join(RESULTS_DIR, "raw")
 
@@ -110,6 +111,7 @@ class Server:
         requires=None,
         compresses=False,
         twistdExtra=(),
+        quiet=True,
     ):
         self.name = name
         self.label = label
@@ -122,6 +124,7 @@ class Server:
         self.requires = requires or {}
         self.compresses = compresses
         self.twistdExtra = list(twistdExtra)
+        self.quiet = quiet
         self.twistdApp = None
         self.note = None
 
@@ -153,9 +156,9 @@ class Server:
                     "tcp:%d:interface=127.0.0.1:backlog=1024" % (port,),
                     "--max-message-size=%d" % (BIG,),
                     "--max-frame-size=%d" % (BIG,),
-                    # The peers log nothing per connection either.
-                    "--quiet",
                 ]
+                # The peers log nothing per connection either.
+                + (["--quiet"] if self.quiet else [])
                 + self.twistdExtra
                 + (["--compression"] if compression else []),
                 False,
@@ -229,6 +232,16 @@ def allServers():
             workloads={"small", "many", "text1k", "handshake", "latency"},
             requires={"prometheus_client": "twisted_ws[metrics] (prometheus_client)"},
             twistdExtra=["--metrics", "tcp:0:interface=127.0.0.1"],
+        ),
+        # The same twistd echo server logging each connection, as it does
+        # by default (to its log file): the row where that shows.
+        Server(
+            LOGGING_SERVER,
+            "twisted_ws, logging connections",
+            "twisted_ws_echo.py",
+            WebSocketFraming(),
+            workloads={"handshake"},
+            quiet=False,
         ),
     ]
 
@@ -531,10 +544,12 @@ def main(argv=None):
             skipped[server.name] = "not installed: %s" % (", ".join(missing),)
             print("SKIP %s: %s" % (server.name, skipped[server.name]), flush=True)
             complete = False
-        elif server.name in ("twisted_ws", METRICS_SERVER):
+        elif server.name in ("twisted_ws", METRICS_SERVER, LOGGING_SERVER):
             reason = prepareTwistedWs(server, arguments.twisted_ws)
             if reason is None and server.name == METRICS_SERVER and server.twistdApp is None:
                 reason = "--metrics is a twistd option and the plugin is not in use"
+            if reason is None and server.name == LOGGING_SERVER and server.twistdApp is None:
+                reason = "--quiet is a twistd option and the plugin is not in use"
             if reason:
                 skipped[server.name] = reason
                 print("SKIP %s: %s" % (server.name, reason), flush=True)
