@@ -28,7 +28,7 @@ from ._hybiwire import (
     isValidCloseCode,
     pack2,
 )
-from ._mask import accelerated, mask, maskAt
+from ._mask import PayloadBuffer, accelerated, mask, maskAt
 from ._utf8 import Utf8Validator, isUtf8
 
 _fromBytes = int.from_bytes
@@ -46,6 +46,10 @@ _SMALL_MASK = 1024
 #: Payloads at least this long are unmasked straight from the received
 #: bytes, through a memoryview, instead of from a copy of their slice.
 _VIEW_MIN = 8192
+#: An unfragmented binary frame at least this long that does not arrive in
+#: one read is unmasked, piece by piece, into the bytes object delivered
+#: (a L{PayloadBuffer}, when compiled) instead of into pieces then joined.
+_FILL_MIN = 64 * 1024
 
 
 class HybiFramer(HybiSender):
@@ -83,6 +87,7 @@ class HybiFramer(HybiSender):
         "_frameKey",
         "_frameOffset",
         "_frameFin",
+        "_filling",
     )
 
     def __init__(
@@ -129,6 +134,8 @@ class HybiFramer(HybiSender):
         self._frameKey = b""
         self._frameOffset = 0
         self._frameFin = False
+        # The PayloadBuffer that the arriving frame fills, if any.
+        self._filling = None
 
     # Receiving.
 
@@ -274,6 +281,17 @@ class HybiFramer(HybiSender):
             self._frameKey = key
             self._frameOffset = end - pstart
             self._frameFin = fin
+            if (
+                opcode == OP_BINARY
+                and fin
+                and length >= _FILL_MIN
+                and PayloadBuffer is not None
+                and not self._frameRsv
+                and not self._msgRsv
+            ):
+                filling = self._filling = PayloadBuffer(length)
+                filling.feed(memoryview(buf)[pstart:end], key)
+                return -1
             if end > pstart:
                 self._messageData(
                     mask(memoryview(buf)[pstart:end], key) if key else buf[pstart:end]
@@ -295,6 +313,21 @@ class HybiFramer(HybiSender):
         remaining = self._frameRemaining
         key = self._frameKey
         taken = len(data)
+        filling = self._filling
+        if filling is not None:
+            if taken > remaining:
+                taken = remaining
+                filling.feed(memoryview(data)[:taken], key)
+            else:
+                filling.feed(data, key)
+            self._frameRemaining = remaining - taken
+            if not self._frameRemaining:
+                self._filling = None
+                payload = filling.take()
+                self._msgParts = [payload]
+                self._msgSize = len(payload)
+                self._finishMessage(events)
+            return taken
         chunk: bytes | memoryview = data
         if taken > remaining:
             taken = remaining

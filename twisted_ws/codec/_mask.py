@@ -12,10 +12,11 @@ C{TWISTED_WS_NO_SPEEDUPS=1} turns it off.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ._accel import speedups as _speedups
 
-__all__ = ["mask", "maskAt", "accelerated"]
+__all__ = ["mask", "maskAt", "accelerated", "PayloadBuffer"]
 
 _fromBytes = int.from_bytes
 _SMALL = 2048
@@ -40,8 +41,14 @@ def _maskLarge(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
 
 _largeImpl: Callable[[bytes | bytearray | memoryview, bytes], bytes] = _maskLarge
 accelerated = _speedups is not None
+#: The compiled C{PayloadBuffer(length)}, which unmasks the pieces of one
+#: frame's payload (C{feed(data, key)}, the key empty for an unmasked frame)
+#: straight into the bytes object it hands out once full (C{take()}); or
+#: L{None} in pure Python, where the pieces are joined instead.
+PayloadBuffer: Any = None
 if _speedups is not None:  # pragma: no cover - depends on the build
     _largeImpl = _speedups.mask
+    PayloadBuffer = _speedups.PayloadBuffer
 
 
 def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:

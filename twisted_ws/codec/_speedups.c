@@ -4,7 +4,10 @@
  * - mask(): XOR a payload with a 4-byte masking key repeated (RFC 6455
  *   section 5.3), for twisted_ws.codec._mask;
  * - utf8(): check that bytes are UTF-8 (RFC 3629) without decoding them,
- *   piece by piece, for twisted_ws.codec._utf8.
+ *   piece by piece, for twisted_ws.codec._utf8;
+ * - PayloadBuffer: the payload of one large frame, unmasked piece by piece
+ *   as it arrives straight into the bytes object that is then delivered,
+ *   for twisted_ws.codec._hybi.
  *
  * The module is optional.  Both callers fall back to pure Python when it
  * has not been built.
@@ -141,6 +144,210 @@ done:
     PyBuffer_Release(&key);
     PyBuffer_Release(&data);
     Py_XDECREF(copy);
+    return result;
+}
+
+/*
+ * PayloadBuffer(length): a bytes object of length bytes, filled in order by
+ * feed(data, key) and handed out whole by take().  It is never visible to
+ * Python code before it is full, so filling it in place is safe.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *payload;      /* the bytes being filled; NULL once taken */
+    Py_ssize_t filled;
+} PayloadBufferObject;
+
+static PyObject *
+PayloadBuffer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    Py_ssize_t length;
+    PayloadBufferObject *self;
+
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "PayloadBuffer() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "n:PayloadBuffer", &length)) {
+        return NULL;
+    }
+    if (length < 0) {
+        PyErr_SetString(PyExc_ValueError, "PayloadBuffer length must not be negative");
+        return NULL;
+    }
+    self = (PayloadBufferObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->payload = PyBytes_FromStringAndSize(NULL, length);
+    if (self->payload == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->filled = 0;
+    return (PyObject *)self;
+}
+
+static void
+PayloadBuffer_dealloc(PayloadBufferObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+
+    Py_CLEAR(self->payload);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(feed_doc,
+"feed(data, key) -> None\n\n"
+"Append data, XORed with the 4-byte masking key (repeated from where the\n"
+"payload has reached), or as it is when key is empty.");
+
+static PyObject *
+PayloadBuffer_feed(PayloadBufferObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, key;
+    unsigned char *dst;
+    unsigned char rotated[4];
+    Py_ssize_t room, k;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "feed() takes exactly 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (self->payload == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the payload was taken already");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    room = PyBytes_GET_SIZE(self->payload) - self->filled;
+    if (data.len > room) {
+        PyErr_Format(PyExc_ValueError,
+                     "%zd bytes fed with room for %zd", data.len, room);
+        goto error;
+    }
+    if (key.len != 0 && key.len != 4) {
+        PyErr_Format(PyExc_ValueError,
+                     "masking key must be 4 bytes long (or empty), not %zd", key.len);
+        goto error;
+    }
+    dst = (unsigned char *)PyBytes_AS_STRING(self->payload) + self->filled;
+    if (key.len == 0) {
+        memcpy(dst, data.buf, data.len);
+    }
+    else {
+        for (k = 0; k < 4; k++) {
+            rotated[k] = ((const unsigned char *)key.buf)[(self->filled + k) & 3];
+        }
+        if (data.len >= RELEASE_GIL_AT) {
+            /* The payload is private to this object, see above. */
+            const unsigned char *src = (const unsigned char *)data.buf;
+            Py_ssize_t n = data.len;
+            Py_BEGIN_ALLOW_THREADS
+            xorMask(dst, src, n, rotated);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            xorMask(dst, (const unsigned char *)data.buf, data.len, rotated);
+        }
+    }
+    self->filled += data.len;
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+
+error:
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
+PyDoc_STRVAR(take_doc,
+"take() -> bytes\n\n"
+"The payload, once every byte of it was fed; only once.");
+
+static PyObject *
+PayloadBuffer_take(PayloadBufferObject *self, PyObject *unused)
+{
+    PyObject *payload = self->payload;
+
+    (void)unused;
+    if (payload == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the payload was taken already");
+        return NULL;
+    }
+    if (self->filled != PyBytes_GET_SIZE(payload)) {
+        PyErr_Format(PyExc_ValueError, "only %zd of %zd bytes were fed",
+                     self->filled, PyBytes_GET_SIZE(payload));
+        return NULL;
+    }
+    self->payload = NULL;
+    return payload;
+}
+
+static PyObject *
+PayloadBuffer_remaining(PayloadBufferObject *self, void *closure)
+{
+    (void)closure;
+    if (self->payload == NULL) {
+        return PyLong_FromSsize_t(0);
+    }
+    return PyLong_FromSsize_t(PyBytes_GET_SIZE(self->payload) - self->filled);
+}
+
+static PyMethodDef PayloadBuffer_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))PayloadBuffer_feed, METH_FASTCALL, feed_doc},
+    {"take", (PyCFunction)PayloadBuffer_take, METH_NOARGS, take_doc},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyGetSetDef PayloadBuffer_getset[] = {
+    {"remaining", (getter)PayloadBuffer_remaining, NULL,
+     "How many bytes are still to be fed.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+PyDoc_STRVAR(PayloadBuffer_doc,
+"PayloadBuffer(length)\n\n"
+"The payload of one frame of length bytes, filled in order by feed() and\n"
+"handed out by take() once full.");
+
+static PyType_Slot PayloadBuffer_slots[] = {
+    {Py_tp_new, PayloadBuffer_new},
+    {Py_tp_dealloc, PayloadBuffer_dealloc},
+    {Py_tp_methods, PayloadBuffer_methods},
+    {Py_tp_getset, PayloadBuffer_getset},
+    {Py_tp_doc, (void *)PayloadBuffer_doc},
+    {0, NULL}
+};
+
+static PyType_Spec PayloadBuffer_spec = {
+    "twisted_ws.codec._speedups.PayloadBuffer",
+    sizeof(PayloadBufferObject),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    PayloadBuffer_slots
+};
+
+static int
+speedupsExec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &PayloadBuffer_spec, NULL);
+    int result;
+
+    if (type == NULL) {
+        return -1;
+    }
+    result = PyModule_AddObjectRef(module, "PayloadBuffer", type);
+    Py_DECREF(type);
     return result;
 }
 
@@ -482,6 +689,7 @@ static PyMethodDef speedupsMethods[] = {
 };
 
 static PyModuleDef_Slot speedupsSlots[] = {
+    {Py_mod_exec, speedupsExec},
 #ifdef Py_mod_multiple_interpreters
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
@@ -492,7 +700,7 @@ static PyModuleDef_Slot speedupsSlots[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"Compiled masking and UTF-8 validation for twisted_ws.codec.");
+"Compiled masking, payload buffers and UTF-8 validation for twisted_ws.codec.");
 
 static struct PyModuleDef speedupsModule = {
     PyModuleDef_HEAD_INIT,
