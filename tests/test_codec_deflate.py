@@ -32,14 +32,13 @@ from twisted_ws.codec import (
     Version,
 )
 from twisted_ws.codec._deflate import (
-    PerMessageDeflate,
-    PerMessageDeflateExtension,
     encodeForKey,
     encodeShared,
     parseWindowBits,
     sharedEncodingKeyOf,
 )
 from twisted_ws.codec._extensions import parseExtensions
+from twisted_ws.codec._permessagedeflate import PerMessageDeflate, PerMessageDeflateExtension
 
 from ._support.codec import (
     HYBI_RESPONSE,

@@ -23,9 +23,9 @@ from twisted_ws.codec import (
     TextMessage,
     Version,
 )
-from twisted_ws.codec._deflate import PerMessageDeflate, PerMessageDeflateExtension
 from twisted_ws.codec._deflateframe import DeflateFrame, DeflateFrameExtension
 from twisted_ws.codec._extensions import parseExtensions
+from twisted_ws.codec._permessagedeflate import PerMessageDeflate, PerMessageDeflateExtension
 
 from ._support.codec import (
     HYBI_RESPONSE,

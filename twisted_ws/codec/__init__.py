@@ -19,14 +19,7 @@ or on plain sockets, can be built on it::
 
 from ._client import ClientConnection
 from ._connection import Connection
-from ._deflate import (
-    DeflateExtension,
-    PerMessageDeflate,
-    PerMessageDeflateExtension,
-    encodeForKey,
-    encodeShared,
-    sharedEncodingKeyOf,
-)
+from ._deflate import DeflateExtension, encodeForKey, encodeShared, sharedEncodingKeyOf
 from ._deflateframe import DeflateFrame, DeflateFrameExtension
 from ._errors import (
     ConnectionClosedError,
@@ -57,6 +50,7 @@ from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76Ke
 from ._hybi import isValidCloseCode
 from ._mask import mask
 from ._options import CloseCode, Options, Version
+from ._permessagedeflate import PerMessageDeflate, PerMessageDeflateExtension
 from ._prepared import PreparedMessage
 from ._server import ServerConnection
 from ._state import HandshakeStep, State

@@ -21,7 +21,7 @@ of a message on its own and accepts RSV1 on continuation frames.
 
 from __future__ import annotations
 
-from ._deflate import DeflateExtension, _checkBits, checkFlag, parseWindowBits
+from ._deflate import DeflateExtension, checkBits, checkFlag, parseWindowBits
 from ._extensions import formatExtension
 
 __all__ = ["DeflateFrame", "DeflateFrameExtension", "DEFLATE_FRAME_NAMES"]
@@ -104,8 +104,8 @@ class DeflateFrame:
     ) -> None:
         if name not in DEFLATE_FRAME_NAMES:
             raise ValueError(f"name must be one of {DEFLATE_FRAME_NAMES}, not {name!r}")
-        _checkBits("maxWindowBits", maxWindowBits)
-        _checkBits("localMaxWindowBits", localMaxWindowBits)
+        checkBits("maxWindowBits", maxWindowBits)
+        checkBits("localMaxWindowBits", localMaxWindowBits)
         if not -1 <= compressionLevel <= 9:
             raise ValueError(f"compressionLevel must be from -1 to 9, not {compressionLevel!r}")
         if not 1 <= memLevel <= 9:
