@@ -19,7 +19,7 @@ from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_ws.twistd import _workers
+from twisted_ws.twistd import _workers, _workersocket
 
 
 class FakeProcess:
@@ -101,7 +101,7 @@ def ended(code: int | None = 0, number: int | None = None) -> Failure:
 
 class OpenSocketTests(SynchronousTestCase):
     """
-    L{_workers.openSocket}: the listening sockets the parent opens.
+    L{_workersocket.openSocket}: the listening sockets the parent opens.
     """
 
     def test_tcp(self) -> None:
@@ -109,7 +109,7 @@ class OpenSocketTests(SynchronousTestCase):
         A TCP endpoint gives a listening, non-blocking IPv4 socket on its
         interface.
         """
-        sock, family = _workers.openSocket(FakeReactor(), "tcp:0:interface=127.0.0.1")
+        sock, family = _workersocket.openSocket(FakeReactor(), "tcp:0:interface=127.0.0.1")
         self.addCleanup(sock.close)
         self.assertEqual(family, "INET")
         self.assertEqual(sock.getsockname()[0], "127.0.0.1")
@@ -124,7 +124,7 @@ class OpenSocketTests(SynchronousTestCase):
         """
         for description in (r"tcp:0:interface=\:\:1", r"tcp6:0:interface=\:\:1"):
             try:
-                sock, family = _workers.openSocket(FakeReactor(), description)
+                sock, family = _workersocket.openSocket(FakeReactor(), description)
             except SystemExit:  # pragma: no cover - no IPv6 loopback here
                 continue
             sock.close()
@@ -139,7 +139,7 @@ class OpenSocketTests(SynchronousTestCase):
         stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         stale.bind(path)
         stale.close()
-        sock, family = _workers.openSocket(FakeReactor(), f"unix:{path}:mode=600")
+        sock, family = _workersocket.openSocket(FakeReactor(), f"unix:{path}:mode=600")
         self.addCleanup(sock.close)
         self.assertEqual(family, "UNIX")
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
@@ -155,7 +155,7 @@ class OpenSocketTests(SynchronousTestCase):
         other.listen(1)
         self.addCleanup(other.close)
         with self.assertRaises(SystemExit) as caught:
-            _workers.openSocket(FakeReactor(), f"unix:{path}")
+            _workersocket.openSocket(FakeReactor(), f"unix:{path}")
         self.assertTrue(str(caught.exception.code).startswith(
             f"twistd websocket: cannot listen on 'unix:{path}': "), caught.exception.code)
 
@@ -169,7 +169,7 @@ class OpenSocketTests(SynchronousTestCase):
         self.addCleanup(other.close)
         port = other.getsockname()[1]
         with self.assertRaises(SystemExit) as caught:
-            _workers.openSocket(FakeReactor(), f"tcp:{port}:interface=127.0.0.1")
+            _workersocket.openSocket(FakeReactor(), f"tcp:{port}:interface=127.0.0.1")
         self.assertEqual(caught.exception.code,
                          f"twistd websocket: port {port} is in use: pass --listen tcp:PORT "
                          "to listen on another port")
@@ -179,7 +179,7 @@ class OpenSocketTests(SynchronousTestCase):
         Endpoints whose socket the parent cannot open are refused.
         """
         with self.assertRaises(_workers.ConfigError) as caught:
-            _workers.openSocket(FakeReactor(), "stdio:")
+            _workersocket.openSocket(FakeReactor(), "stdio:")
         self.assertEqual(str(caught.exception), "the workers can share tcp:, ssl: and unix: endpoints only")
 
 
@@ -362,13 +362,13 @@ class WorkerSideTests(SynchronousTestCase):
         """
         reactor = FakeReactor()
         self.setEnvironment(None)
-        self.assertIsNone(_workers.workerEndpoint(reactor, "tcp:8080"))
+        self.assertIsNone(_workersocket.workerEndpoint(reactor, "tcp:8080"))
         self.assertFalse(_workers.isWorker())
         self.setEnvironment({"index": 1, "parent": 1, "sockets": {"tcp:8080": [3, "INET"]}})
         self.assertTrue(_workers.isWorker())
-        endpoint = _workers.workerEndpoint(reactor, "tcp:8080")
+        endpoint = _workersocket.workerEndpoint(reactor, "tcp:8080")
         self.assertEqual((endpoint.fd, endpoint.family, endpoint.tlsOptions), (3, "INET", None))
-        self.assertIsNone(_workers.workerEndpoint(reactor, "tcp:8081"))
+        self.assertIsNone(_workersocket.workerEndpoint(reactor, "tcp:8081"))
 
     def test_adoptedListen(self) -> None:
         """
@@ -379,7 +379,7 @@ class WorkerSideTests(SynchronousTestCase):
         sock = socket.socket()
         self.addCleanup(sock.close)
         fd = os.dup(sock.fileno())
-        endpoint = _workers.AdoptedEndpoint(reactor, fd, "INET")
+        endpoint = _workersocket.AdoptedEndpoint(reactor, fd, "INET")
         factory = object()
         self.assertEqual(self.successResultOf(endpoint.listen(factory)), "port")
         self.assertEqual(reactor.adopted, [(fd, socket.AF_INET, factory)])
@@ -396,7 +396,7 @@ class WorkerSideTests(SynchronousTestCase):
         self.addCleanup(sock.close)
         from twisted.internet.ssl import CertificateOptions
 
-        endpoint = _workers.AdoptedEndpoint(reactor, os.dup(sock.fileno()), "INET",
+        endpoint = _workersocket.AdoptedEndpoint(reactor, os.dup(sock.fileno()), "INET",
                                             tlsOptions=CertificateOptions())
         endpoint.listen(object())
         self.assertIsInstance(reactor.adopted[0][2], TLSMemoryBIOFactory)

@@ -47,6 +47,8 @@ __all__ = [
     "forgetChannelRequest",
     "raiseListenErrorsSynchronously",
     "setServiceProxyTransport",
+    "listeningAddress",
+    "endpointTLSOptions",
 ]
 
 #: The attributes of an L{HTTPChannel} (once connected) that the upgrade
@@ -180,6 +182,38 @@ def setServiceProxyTransport(proxy: Any, transport: Any) -> None:
     proxy._transport = transport
 
 
+# twisted.internet.endpoints.
+
+
+def listeningAddress(endpoint: Any) -> tuple[str, Any, int, int | None] | None:
+    """
+    What a C{tcp:}, C{tcp6:}, C{ssl:} or C{unix:} server endpoint would
+    listen on, so that the same socket can be opened without it.
+
+    @return: the address family (C{"INET"}, C{"INET6"} or C{"UNIX"}), the
+        address to bind, the listen backlog and, for C{unix:}, the file mode;
+        L{None} for any other endpoint.
+    """
+    from twisted.internet import endpoints
+
+    if isinstance(endpoint, (endpoints.TCP4ServerEndpoint, endpoints.SSL4ServerEndpoint)):
+        interface = endpoint._interface or ""
+        family = "INET6" if ":" in interface else "INET"
+        return family, (interface, endpoint._port), endpoint._backlog, None
+    if isinstance(endpoint, endpoints.TCP6ServerEndpoint):
+        return "INET6", (endpoint._interface or "::", endpoint._port), endpoint._backlog, None
+    if isinstance(endpoint, endpoints.UNIXServerEndpoint):
+        return "UNIX", endpoint._address, endpoint._backlog, endpoint._mode
+    return None
+
+
+def endpointTLSOptions(endpoint: Any) -> Any:
+    """
+    The TLS context factory of an C{ssl:} server endpoint.
+    """
+    return endpoint._sslContextFactory
+
+
 # The self-check.
 
 
@@ -214,7 +248,35 @@ def checkTwistedInternals() -> list[str]:
         )
     problems.extend(_checkClientService())
     problems.extend(_checkTLS())
+    problems.extend(_checkEndpoints())
     return problems
+
+
+#: The attributes of Twisted's server endpoints that L{listeningAddress} and
+#: L{endpointTLSOptions} read.
+ENDPOINT_ATTRIBUTES = {
+    "TCP4ServerEndpoint": ("_interface", "_port", "_backlog"),
+    "TCP6ServerEndpoint": ("_interface", "_port", "_backlog"),
+    "SSL4ServerEndpoint": ("_interface", "_port", "_backlog", "_sslContextFactory"),
+    "UNIXServerEndpoint": ("_address", "_backlog", "_mode"),
+}
+
+
+def _checkEndpoints() -> list[str]:
+    from twisted.internet import endpoints, reactor
+
+    made = {
+        "TCP4ServerEndpoint": endpoints.TCP4ServerEndpoint(reactor, 0),
+        "TCP6ServerEndpoint": endpoints.TCP6ServerEndpoint(reactor, 0),
+        "SSL4ServerEndpoint": endpoints.SSL4ServerEndpoint(reactor, 0, object()),
+        "UNIXServerEndpoint": endpoints.UNIXServerEndpoint(reactor, "unused"),
+    }
+    return [
+        f"twisted.internet.endpoints.{name} has no attribute {attribute!r}"
+        for name, attributes in ENDPOINT_ATTRIBUTES.items()
+        for attribute in attributes
+        if not hasattr(made[name], attribute)
+    ]
 
 
 def _checkClientService() -> list[str]:

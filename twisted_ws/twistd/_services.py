@@ -18,7 +18,7 @@ from twisted.logger import Logger
 from twisted_ws._twistedinternals import raiseListenErrorsSynchronously
 
 from ._values import EVERY_PATH
-from ._workers import workerEndpoint
+from ._workersocket import workerEndpoint
 
 _log = Logger()
 
