@@ -34,6 +34,38 @@ def _openConnections(factories: Iterable[Any]) -> list[Any]:
     return found
 
 
+def _orGlobalReactor(reactor: Any) -> Any:
+    if reactor is None:
+        from twisted.internet import reactor as _reactor
+
+        return _reactor
+    return reactor
+
+
+def _closeAll(connections: Iterable[Any], code: int, reason: str) -> None:
+    """
+    Start the closing handshake of every connection in C{connections}.
+    """
+    for connection in connections:
+        try:
+            connection.loseConnection(code, reason)
+        except Exception:
+            _log.failure("closing a connection while draining failed")
+
+
+def _endAll(connections: Iterable[Any]) -> None:
+    """
+    End the TCP connections of C{connections} at once.
+    """
+    for connection in connections:
+        transport = connection.transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        elif transport is not None:
+            transport.loseConnection()
+
+
 def drainConnections(
     factories: Iterable[Any],
     code: int = 1001,
@@ -54,23 +86,15 @@ def drainConnections(
     @param timeout: the longest wait, in seconds, for the closing
         handshakes.
     @param reactor: the L{IReactorTime}; the global reactor by default.
-    @return: a L{Deferred} that fires, with the number of connections that
-        had to be ended by force, once none is left (or, for those ended by
-        force, a second after that).
+    @return: a L{Deferred} that fires once none is left (at most a second
+        after any were ended by force) with the number ended by force.
     """
-    if reactor is None:
-        from twisted.internet import reactor as _reactor
-
-        reactor = _reactor
+    reactor = _orGlobalReactor(reactor)
     factories = list(factories)
     openNow = _openConnections(factories)
     if not openNow:
         return succeed(0)
-    for connection in openNow:
-        try:
-            connection.loseConnection(code, reason)
-        except Exception:
-            _log.failure("closing a connection while draining failed")
+    _closeAll(openNow, code, reason)
     done: Deferred[int] = Deferred()
     started = reactor.seconds()
     aborted: list[int] = []
@@ -90,13 +114,7 @@ def drainConnections(
                 count=len(left),
                 timeout=timeout,
             )
-            for connection in left:
-                transport = connection.transport
-                abort = getattr(transport, "abortConnection", None)
-                if abort is not None:
-                    abort()
-                elif transport is not None:
-                    transport.loseConnection()
+            _endAll(left)
 
     def finish(count: int) -> None:
         if loop.running:
