@@ -111,30 +111,13 @@ def _asciiHost(url: str, host: str) -> str:
     return ascii
 
 
-def parseURL(url: str) -> WebSocketURL:
+def _hostAndPort(url: str, netloc: str, defaultPort: int) -> tuple[str, int]:
     """
-    Parse a C{ws://} or C{wss://} URL.
+    The host and port of a URL's C{netloc} (without user information).
 
-    @raise InvalidURL: another scheme, no host, a bad port, a fragment
-        (WebSocket URLs have none), or user information (C{user:pass@}, which
-        a WebSocket client does not send; use an C{Authorization} header).
+    @raise InvalidURL: no host, a bad port, or an IPv6 address that is not
+        in brackets or not closed.
     """
-    if not isinstance(url, str):
-        raise InvalidURL(repr(url), "a URL is a str")
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
-        raise InvalidURL(url, "contains spaces or control characters")
-    try:
-        parts = urlsplit(url)
-    except ValueError as e:
-        raise InvalidURL(url, str(e)) from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise InvalidURL(url, f"scheme must be ws:// or wss://, not {parts.scheme or 'none'!r}")
-    if "#" in url:
-        raise InvalidURL(url, "WebSocket URLs have no fragment (#...)")
-    if "@" in parts.netloc:
-        raise InvalidURL(url, "user information (user:password@) is not allowed; send an Authorization header")
-    netloc = parts.netloc
     if netloc.startswith("["):
         end = netloc.find("]")
         if end < 0:
@@ -161,7 +144,34 @@ def parseURL(url: str) -> WebSocketURL:
             raise InvalidURL(url, f"invalid port {portText!r}")
         port = int(portText)
     else:
-        port = _DEFAULT_PORTS[scheme]
+        port = defaultPort
+    return host, port
+
+
+def parseURL(url: str) -> WebSocketURL:
+    """
+    Parse a C{ws://} or C{wss://} URL.
+
+    @raise InvalidURL: another scheme, no host, a bad port, a fragment
+        (WebSocket URLs have none), or user information (C{user:pass@}, which
+        a WebSocket client does not send; use an C{Authorization} header).
+    """
+    if not isinstance(url, str):
+        raise InvalidURL(repr(url), "a URL is a str")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise InvalidURL(url, "contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise InvalidURL(url, str(e)) from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidURL(url, f"scheme must be ws:// or wss://, not {parts.scheme or 'none'!r}")
+    if "#" in url:
+        raise InvalidURL(url, "WebSocket URLs have no fragment (#...)")
+    if "@" in parts.netloc:
+        raise InvalidURL(url, "user information (user:password@) is not allowed; send an Authorization header")
+    host, port = _hostAndPort(url, parts.netloc, _DEFAULT_PORTS[scheme])
     resource = parts.path or "/"
     if not resource.startswith("/"):
         raise InvalidURL(url, "the path must start with /")
