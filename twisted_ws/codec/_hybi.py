@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 from ._errors import PeerError
 from ._events import BytesMessage, Ping, Pong, TextMessage
 from ._framing import REUSE_MIN
-from ._hybisend import HybiSender
+from ._hybimessage import NO_PARTS, HybiMessageReader
 from ._hybiwire import (
     OP_BINARY,
     OP_CONTINUATION,
     OP_PING,
     OP_PONG,
-    OP_TEXT,
     encodeServerFrame,
     isValidCloseCode,
     pack2,
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HybiFramer", "PlainServerHybiFramer", "isValidCloseCode", "encodeServerFrame"]
 
-#: The parts of no message (shared, never appended to).
-_NO_PARTS: list = []
 #: Payloads shorter than this are unmasked inline in the receive loop.
 _SMALL_MASK = 1024
 #: Payloads at least this long are unmasked straight from the received
@@ -52,7 +49,7 @@ _VIEW_MIN = 8192
 _FILL_MIN = 64 * 1024
 
 
-class HybiFramer(HybiSender):
+class HybiFramer(HybiMessageReader):
     """
     Reads and writes the frames of one hybi (7, 8 or 13) connection.
 
@@ -73,16 +70,9 @@ class HybiFramer(HybiSender):
     __slots__ = (
         "_expectMask",
         "_maxFrame",
-        "_maxMessage",
         "_autoPong",
         "_allowedRsv",
-        "_frameRsv",
         "_buf",
-        "_msgOpcode",
-        "_msgRsv",
-        "_msgParts",
-        "_msgSize",
-        "_decoder",
         "_frameRemaining",
         "_frameKey",
         "_frameOffset",
@@ -126,7 +116,7 @@ class HybiFramer(HybiSender):
         # UTF-8 validator.
         self._msgOpcode = 0
         self._msgRsv = 0
-        self._msgParts: list = _NO_PARTS
+        self._msgParts: list = NO_PARTS
         self._msgSize = 0
         self._decoder: Utf8Validator | None = None
         # The frame whose payload is still arriving (remaining > 0).
@@ -373,90 +363,6 @@ class HybiFramer(HybiSender):
             raise PeerError(
                 f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
             )
-
-    def _beginMessage(self, opcode: int, rsv: int) -> None:
-        self._msgOpcode = opcode
-        self._msgRsv = rsv
-        self._msgSize = 0
-        self._msgParts = []
-        self._decoder = Utf8Validator() if opcode == OP_TEXT else None
-
-    def _messageData(self, chunk: bytes) -> None:
-        rsv = self._msgRsv | self._frameRsv
-        if rsv:
-            chunk = self._decodeExtensions(chunk, rsv)
-        self._acceptData(chunk)
-
-    def _acceptData(self, chunk: bytes) -> None:
-        """
-        Add decoded C{chunk} to the message being received, within the size
-        limit and checking text as UTF-8.
-        """
-        self._msgSize += len(chunk)
-        if self._msgSize > self._maxMessage:
-            raise PeerError(
-                f"message of more than {self._maxMessage} bytes exceeds the limit", 1009
-            )
-        validator = self._decoder
-        if validator is not None and not validator.feed(chunk):
-            raise PeerError("invalid UTF-8 in a text message", 1007)
-        if chunk:
-            self._msgParts.append(chunk)
-
-    def _decodeExtensions(
-        self, chunk: bytes, rsv: int, messageEnd: bool = False, frameEnd: bool = False
-    ) -> bytes:
-        """
-        Pass C{chunk} of the message being received through the extensions
-        that its RSV bits name, the last negotiated first (the reverse of
-        the order they encode in).  At the end of the message (or, for an
-        extension that encodes frames, of the frame), what each extension
-        still holds goes through the extensions after it too.
-        """
-        limit = self._maxMessage - self._msgSize
-        perFrame = self._perFrameBits
-        for ext in reversed(self._extensions):
-            bits = ext.rsvBits
-            if bits & rsv:
-                if chunk:
-                    chunk = ext.decodeChunk(chunk, rsv, limit)
-                if bits & perFrame:
-                    if frameEnd:
-                        chunk = chunk + ext.decodeFrameEnd(rsv, limit - len(chunk))  # type: ignore[attr-defined]
-                elif messageEnd:
-                    chunk = chunk + ext.decodeEnd(rsv, limit - len(chunk))
-        return chunk
-
-    def _endFrame(self) -> None:
-        """
-        A data frame with the RSV bits of an extension that encodes frames
-        is complete: take what that extension still holds.
-        """
-        rsv, self._frameRsv = self._frameRsv, 0
-        tail = self._decodeExtensions(b"", rsv | self._msgRsv, frameEnd=True)
-        if tail:
-            self._acceptData(tail)
-
-    def _finishMessage(self, events: list) -> None:
-        if self._msgRsv:
-            tail = self._decodeExtensions(b"", self._msgRsv, messageEnd=True)
-            self._msgRsv = 0
-            if tail:
-                self._acceptData(tail)
-        parts = self._msgParts
-        payload = parts[0] if len(parts) == 1 else b"".join(parts)
-        validator = self._decoder
-        if validator is None:
-            events.append(BytesMessage(payload))
-        elif not validator.end():
-            raise PeerError("invalid UTF-8 in a text message: it ends inside a character", 1007)
-        else:
-            self._textMessage(payload, events)
-        self._msgOpcode = 0
-        self._msgRsv = 0
-        self._msgSize = 0
-        self._msgParts = _NO_PARTS
-        self._decoder = None
 
     def _control(self, opcode: int, payload: bytes, events: list) -> None:
         if opcode == OP_PING:
