@@ -13,7 +13,7 @@ from twisted.internet import defer, reactor
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -25,31 +25,7 @@ from twisted_ws._endpointstring import (
 )
 
 from ._support.certs import writeCertificate
-
-
-class Recorder(Protocol):
-    """
-    A stream protocol that records what it receives and how it ended.
-    """
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.lost: list[Failure] = []
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received.append(data)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.lost.append(reason)
-
-
-class Refusing(Factory):
-    """
-    A factory that builds no protocol.
-    """
-
-    def buildProtocol(self, addr: Any) -> None:  # type: ignore[override]
-        return None
+from ._support.streams import Recorder, Refusing
 
 
 class FakeConnection:

@@ -10,7 +10,7 @@ from typing import Any
 
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -26,31 +26,7 @@ from twisted_ws.codec import (
     Version,
 )
 
-
-class Recorder(Protocol):
-    """
-    A stream protocol that records what it receives and how it ended.
-    """
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.lost: list[Failure] = []
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received.append(data)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.lost.append(reason)
-
-
-class Refusing(Factory):
-    """
-    A factory that builds no protocol, as a factory that refuses a
-    connection does.
-    """
-
-    def buildProtocol(self, addr: Any) -> None:  # type: ignore[override]
-        return None
+from ._support.streams import Recorder, Refusing
 
 
 @implementer(IPushProducer)
