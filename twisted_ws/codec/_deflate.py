@@ -31,6 +31,7 @@ __all__ = [
     "DeflateExtension",
     "checkBits",
     "checkFlag",
+    "checkTuning",
     "encodeForKey",
     "parseWindowBits",
     "encodeShared",
@@ -84,6 +85,20 @@ def checkFlag(name: str, value: str | None) -> bool:
 def checkBits(name: str, bits: int | None) -> None:
     if bits is not None and (type(bits) is not int or not 8 <= bits <= 15):
         raise ValueError(f"{name} must be None or from 8 to 15, not {bits!r}")
+
+
+def checkTuning(compressionLevel: int, memLevel: int, minSize: int) -> None:
+    """
+    Check the compression settings both negotiations take.
+
+    @raise ValueError: a setting out of its range.
+    """
+    if not -1 <= compressionLevel <= 9:
+        raise ValueError(f"compressionLevel must be from -1 to 9, not {compressionLevel!r}")
+    if not 1 <= memLevel <= 9:
+        raise ValueError(f"memLevel must be from 1 to 9, not {memLevel!r}")
+    if minSize < 0:
+        raise ValueError(f"minSize must not be negative, not {minSize!r}")
 
 
 def _compressWindow(bits: int) -> int:

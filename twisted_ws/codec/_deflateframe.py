@@ -21,7 +21,7 @@ of a message on its own and accepts RSV1 on continuation frames.
 
 from __future__ import annotations
 
-from ._deflate import DeflateExtension, checkBits, checkFlag, parseWindowBits
+from ._deflate import DeflateExtension, checkBits, checkFlag, checkTuning, parseWindowBits
 from ._extensions import formatExtension
 
 __all__ = ["DeflateFrame", "DeflateFrameExtension", "DEFLATE_FRAME_NAMES"]
@@ -106,12 +106,7 @@ class DeflateFrame:
             raise ValueError(f"name must be one of {DEFLATE_FRAME_NAMES}, not {name!r}")
         checkBits("maxWindowBits", maxWindowBits)
         checkBits("localMaxWindowBits", localMaxWindowBits)
-        if not -1 <= compressionLevel <= 9:
-            raise ValueError(f"compressionLevel must be from -1 to 9, not {compressionLevel!r}")
-        if not 1 <= memLevel <= 9:
-            raise ValueError(f"memLevel must be from 1 to 9, not {memLevel!r}")
-        if minSize < 0:
-            raise ValueError(f"minSize must not be negative, not {minSize!r}")
+        checkTuning(compressionLevel, memLevel, minSize)
         self.name = name
         self.noContextTakeover = noContextTakeover
         self.maxWindowBits = maxWindowBits

@@ -12,10 +12,39 @@ answering offers (server).
 
 from __future__ import annotations
 
-from ._deflate import DeflateExtension, checkBits, checkFlag, parseWindowBits
+from ._deflate import DeflateExtension, checkBits, checkFlag, checkTuning, parseWindowBits
 from ._extensions import formatExtension
 
 __all__ = ["PerMessageDeflate", "PerMessageDeflateExtension"]
+
+
+def _readParams(
+    params: dict[str, str | None], offer: bool
+) -> tuple[bool, bool, int | None, int | None]:
+    """
+    Read the parameters of one offer (C{offer} true) or of a response: only
+    an offer may give C{client_max_window_bits} without a value.
+
+    @return: C{server_no_context_takeover}, C{client_no_context_takeover},
+        C{server_max_window_bits} and C{client_max_window_bits} (L{None}
+        where absent or given without a value).
+    @raise ValueError: an unknown or malformed parameter.
+    """
+    serverNoContext = clientNoContext = False
+    serverBits: int | None = None
+    clientBits: int | None = None
+    for key, value in params.items():
+        if key == "server_no_context_takeover":
+            serverNoContext = checkFlag(key, value)
+        elif key == "client_no_context_takeover":
+            clientNoContext = checkFlag(key, value)
+        elif key == "server_max_window_bits":
+            serverBits = parseWindowBits(key, value, allowNoValue=False)
+        elif key == "client_max_window_bits":
+            clientBits = parseWindowBits(key, value, allowNoValue=offer)
+        else:
+            raise ValueError(f"unknown parameter {key!r}")
+    return serverNoContext, clientNoContext, serverBits, clientBits
 
 
 class PerMessageDeflateExtension(DeflateExtension):
@@ -87,12 +116,7 @@ class PerMessageDeflate:
     ) -> None:
         checkBits("serverMaxWindowBits", serverMaxWindowBits)
         checkBits("clientMaxWindowBits", clientMaxWindowBits)
-        if not -1 <= compressionLevel <= 9:
-            raise ValueError(f"compressionLevel must be from -1 to 9, not {compressionLevel!r}")
-        if not 1 <= memLevel <= 9:
-            raise ValueError(f"memLevel must be from 1 to 9, not {memLevel!r}")
-        if minSize < 0:
-            raise ValueError(f"minSize must not be negative, not {minSize!r}")
+        checkTuning(compressionLevel, memLevel, minSize)
         if requireClientMaxWindowBits and clientMaxWindowBits is None:
             raise ValueError("requireClientMaxWindowBits needs clientMaxWindowBits")
         if serverNoContextTakeover and not allowServerNoContextTakeover:
@@ -154,22 +178,8 @@ class PerMessageDeflate:
         return None
 
     def _acceptOne(self, params: dict[str, str | None]) -> PerMessageDeflateExtension | None:
-        serverNoContext = clientNoContext = False
-        serverBits: int | None = None
-        clientBits: int | None = None
-        clientBitsOffered = False
-        for key, value in params.items():
-            if key == "server_no_context_takeover":
-                serverNoContext = checkFlag(key, value)
-            elif key == "client_no_context_takeover":
-                clientNoContext = checkFlag(key, value)
-            elif key == "server_max_window_bits":
-                serverBits = parseWindowBits(key, value, allowNoValue=False)
-            elif key == "client_max_window_bits":
-                clientBits = parseWindowBits(key, value, allowNoValue=True)
-                clientBitsOffered = True
-            else:
-                raise ValueError(f"unknown parameter {key!r}")
+        serverNoContext, clientNoContext, serverBits, clientBits = _readParams(params, offer=True)
+        clientBitsOffered = "client_max_window_bits" in params
         if serverNoContext and not self.allowServerNoContextTakeover:
             return None
         if self.requireClientMaxWindowBits and not clientBitsOffered:
@@ -235,20 +245,7 @@ class PerMessageDeflate:
             out-of-range parameter, or does not grant what the offer
             required.
         """
-        serverNoContext = clientNoContext = False
-        serverBits: int | None = None
-        clientBits: int | None = None
-        for key, value in params.items():
-            if key == "server_no_context_takeover":
-                serverNoContext = checkFlag(key, value)
-            elif key == "client_no_context_takeover":
-                clientNoContext = checkFlag(key, value)
-            elif key == "server_max_window_bits":
-                serverBits = parseWindowBits(key, value, allowNoValue=False)
-            elif key == "client_max_window_bits":
-                clientBits = parseWindowBits(key, value, allowNoValue=False)
-            else:
-                raise ValueError(f"unknown parameter {key!r}")
+        serverNoContext, clientNoContext, serverBits, clientBits = _readParams(params, offer=False)
         if self.serverNoContextTakeover and not serverNoContext:
             raise ValueError("server_no_context_takeover was required but not granted")
         cap = self.serverMaxWindowBits
