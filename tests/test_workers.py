@@ -20,7 +20,7 @@ from twisted_ws.twistd import _workers
 from ._support.redis import NO_REDIS, REDIS_SERVER, RedisServer
 from ._support.scaling import join, parse, problems, readType, sayUntilHeard
 from ._support.twistd import Twistd
-from ._support.workers import PID_APP, WAIT_TIMEOUT
+from ._support.workers import WAIT_TIMEOUT, pidAppDirectory
 
 try:
     from websockets.exceptions import ConnectionClosed
@@ -91,10 +91,7 @@ class WorkersTests(SynchronousTestCase):
     def setUp(self) -> None:
         if connect is None:
             raise SkipTest("the websockets package is not installed (the test extra)")
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
-        with open(os.path.join(self.directory, "pidapp.py"), "w") as f:
-            f.write(PID_APP)
+        self.directory = pidAppDirectory(self)
 
     def workerPids(self, server: Twistd, count: int) -> set[int]:
         """

@@ -23,7 +23,7 @@ from twisted_ws.twistd import _workers
 
 from ._support.redis import freePort
 from ._support.twistd import STOP_TIMEOUT, Twistd, twistdCommand, twistdEnvironment
-from ._support.workers import PID_APP, WAIT_TIMEOUT
+from ._support.workers import WAIT_TIMEOUT, pidAppDirectory
 
 try:
     from websockets.sync.client import connect
@@ -156,10 +156,7 @@ class WorkersLogTests(SynchronousTestCase):
     def setUp(self) -> None:
         if connect is None:
             raise SkipTest("the websockets package is not installed (the test extra)")
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
-        with open(os.path.join(self.directory, "pidapp.py"), "w") as f:
-            f.write(PID_APP)
+        self.directory = pidAppDirectory(self)
 
     def clientsOnBoth(self, port: int) -> dict[int, int]:
         """

@@ -6,7 +6,6 @@ accepts, with the certificate of the endpoint.  Every wait is bounded.
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 import time
@@ -16,7 +15,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from ._support.certs import writeCertificate
 from ._support.redis import freePort
 from ._support.twistd import Twistd
-from ._support.workers import PID_APP, WAIT_TIMEOUT
+from ._support.workers import WAIT_TIMEOUT, pidAppDirectory
 
 try:
     from websockets.exceptions import InvalidHandshake
@@ -33,10 +32,7 @@ class WorkersTLSTests(SynchronousTestCase):
     def setUp(self) -> None:
         if connect is None:
             raise SkipTest("the websockets package is not installed (the test extra)")
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
-        with open(os.path.join(self.directory, "pidapp.py"), "w") as f:
-            f.write(PID_APP)
+        self.directory = pidAppDirectory(self)
         self.keyPath, self.certPath, _ = writeCertificate(self.directory, ["127.0.0.1"])
 
     def test_wssThroughBothWorkers(self) -> None:
