@@ -135,13 +135,13 @@ class StatsTests(TestCase):
 
     def test_slowConsumerNotFromClose(self) -> None:
         """
-        A close with the hub's slow-consumer code and reason is counted as
-        a close only: the hub counts the slow consumers it drops where it
-        drops them (see C{tests.test_metrics_hub}).
+        A close with the hub's slow-consumer code is counted as a close
+        only: the hub counts the slow consumers it drops where it drops
+        them (see C{tests.test_metrics_hub}).
         """
         stats = ConnectionStats()
         stats.opened("rfc6455")
-        stats.closed("rfc6455", 1008, False, "too slow: messages are not being read")
+        stats.closed("rfc6455", 1008, False)
         self.assertEqual((stats.slowConsumersDropped, stats.closes), (0, {(1008, False): 1}))
 
 

@@ -176,7 +176,7 @@ class LocalHubCountsTests(SynchronousTestCase):
         self.assertEqual(found[("twisted_ws_hub_published_total", (("backend", "local"),))], sent)
         other = ConnectionStats()
         other.opened("rfc6455")
-        other.closed("rfc6455", 1008, False, "too slow: messages are not being read")
+        other.closed("rfc6455", 1008, False)
         self.assertEqual(other.slowConsumersDropped, 0)
 
 

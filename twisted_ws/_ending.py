@@ -160,7 +160,7 @@ class ConnectionEnding(protocol.Protocol):
             flow.stop()
         stats = self._stats
         if stats is not None and wasOpen and codec.version is not None:
-            stats.closed(codec.version.label, closed.code, closed.wasClean, closed.reason or "")
+            stats.closed(codec.version.label, closed.code, closed.wasClean)
         app = self.application
         if app is not None:
             app.connectionLost(Failure(closed))

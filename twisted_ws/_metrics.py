@@ -19,6 +19,7 @@ __all__ = ["ConnectionStats", "enableStats"]
 #: them into its counters.
 _FOLD_AT = 4096
 
+
 class ConnectionStats:
     """
     The counters of one factory's connections.
@@ -92,7 +93,7 @@ class ConnectionStats:
         self.connections += 1
         self.open[version] = self.open.get(version, 0) + 1
 
-    def closed(self, version: str, code: int, clean: bool, reason: str = "") -> None:
+    def closed(self, version: str, code: int, clean: bool) -> None:
         """
         A connection that had opened ended with C{code}.
         """

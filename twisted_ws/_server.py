@@ -196,7 +196,7 @@ class _CountedServerConnection(WebSocketServerConnection):
     not count never pay for it.
 
     The two message sends repeat the bodies of
-    L{twisted_ws._transport.ApplicationTransport}'s with the count added,
+    L{twisted_ws._transport.WebSocketConnection}'s with the count added,
     rather than counting and calling them: on the echo path a second call
     frame per message costs more than the counting itself.
     """
@@ -210,6 +210,8 @@ class _CountedServerConnection(WebSocketServerConnection):
         except ConnectionClosedError as e:
             return self._sendRefused(e)
         size = len(text)
+        # utf8Size's own test, inline: most text is bytes or ASCII, whose
+        # size is its length, and a call per message is what this avoids.
         self._stats.textSentSizes.append(
             size if text.__class__ is bytes or text.isascii() else utf8Size(text)  # type: ignore[union-attr]
         )
@@ -283,7 +285,6 @@ class _CountedServerConnection(WebSocketServerConnection):
         else:
             self._stats.sentBytes(data)
         super().sendPreparedMessage(message)
-
 
 
 _flush = WebSocketServerConnection._flush
