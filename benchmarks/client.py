@@ -72,6 +72,7 @@ def twistedEcho(reactor: Any, library: str, url: str, size: int, window: int,
 
     def opened(send: Any) -> None:
         state["start"] = time.perf_counter()
+        state["cpuStart"] = time.process_time()
         for _ in range(window):
             send(message)
 
@@ -79,6 +80,7 @@ def twistedEcho(reactor: Any, library: str, url: str, size: int, window: int,
         state["received"] += 1
         if state["end"] is None and time.perf_counter() - state["start"] >= seconds:
             state["end"] = time.perf_counter()
+            state["cpu"] = time.process_time() - state["cpuStart"]
             close()
         elif state["end"] is None:
             send(message)
@@ -136,7 +138,7 @@ def twistedEcho(reactor: Any, library: str, url: str, size: int, window: int,
     reactor.run()
     if state["error"] or state["end"] is None:
         raise SystemExit(f"worker {library}: {state['error'] or 'the run did not finish'}")
-    return {"messages": state["received"], "seconds": state["end"] - state["start"]}
+    return {"messages": state["received"], "seconds": state["end"] - state["start"], "cpu": state["cpu"]}
 
 
 def websocketsEcho(url: str, size: int, window: int, seconds: float) -> dict[str, Any]:
@@ -154,6 +156,7 @@ def websocketsEcho(url: str, size: int, window: int, seconds: float) -> dict[str
     async def run() -> dict[str, Any]:
         async with connect(url, max_size=None, ping_interval=None, compression=None) as ws:
             start = time.perf_counter()
+            cpuStart = time.process_time()
             for _ in range(window):
                 await ws.send(message)
             count = 0
@@ -165,11 +168,12 @@ def websocketsEcho(url: str, size: int, window: int, seconds: float) -> dict[str
                 inFlight -= 1
                 if end is None and time.perf_counter() - start >= seconds:
                     end = time.perf_counter()
+                    cpu = time.process_time() - cpuStart
                 elif end is None:
                     await ws.send(message)
                     inFlight += 1
             assert end is not None
-            return {"messages": count, "seconds": end - start}
+            return {"messages": count, "seconds": end - start, "cpu": cpu}
 
     return asyncio.run(asyncio.wait_for(run(), seconds + 60))
 
@@ -181,13 +185,13 @@ def twistedConnections(reactor: Any, library: str, url: str, count: int) -> dict
     @return: the seconds until all were open, and the peak RSS.
     """
     state: dict[str, Any] = {"open": 0, "closed": 0, "end": None, "error": None, "protocols": []}
-    start = time.perf_counter()
 
     def opened(proto: Any) -> None:
         state["open"] += 1
         state["protocols"].append(proto)
         if state["open"] == count:
             state["end"] = time.perf_counter()
+            state["cpu"] = time.process_time() - cpuStart
             state["rss"] = peakRSS()
             for p in state["protocols"]:
                 p.closeIt()
@@ -220,6 +224,9 @@ def twistedConnections(reactor: Any, library: str, url: str, count: int) -> dict
             def connectionLost(self, reason: Any) -> None:
                 lost()
 
+        # The clock starts once the library is imported, as for websockets.
+        baseRSS = peakRSS()
+        start, cpuStart = time.perf_counter(), time.process_time()
         endpoint = WebSocketClientEndpoint.new(reactor, url, options=Options(pingInterval=None))
         factory = WebSocketClientFactory(Client)
         for _ in range(count):
@@ -238,6 +245,8 @@ def twistedConnections(reactor: Any, library: str, url: str, count: int) -> dict
             def onClose(self, wasClean: bool, code: Any, reason: Any) -> None:
                 lost()
 
+        baseRSS = peakRSS()
+        start, cpuStart = time.perf_counter(), time.process_time()
         abFactory = ABFactory(url)
         abFactory.protocol = ABClient
         abFactory.setProtocolOptions(autoPingInterval=0)
@@ -248,7 +257,8 @@ def twistedConnections(reactor: Any, library: str, url: str, count: int) -> dict
     reactor.run()
     if state["error"] or state["end"] is None:
         raise SystemExit(f"worker {library}: {state['error'] or 'not all connections opened'}")
-    return {"seconds": state["end"] - start, "rssMiB": state["rss"]}
+    return {"seconds": state["end"] - start, "cpu": state["cpu"], "rssMiB": state["rss"],
+            "baseRssMiB": baseRSS}
 
 
 def websocketsConnections(url: str, count: int) -> dict[str, Any]:
@@ -261,14 +271,17 @@ def websocketsConnections(url: str, count: int) -> dict[str, Any]:
 
     from websockets.asyncio.client import connect
 
+    baseRSS = peakRSS()
+
     async def run() -> dict[str, Any]:
-        start = time.perf_counter()
+        start, cpuStart = time.perf_counter(), time.process_time()
         clients = await asyncio.gather(*[connect(url, ping_interval=None, compression=None)
                                          for _ in range(count)])
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpuStart
         rss = peakRSS()
         await asyncio.gather(*[c.close() for c in clients])
-        return {"seconds": seconds, "rssMiB": rss}
+        return {"seconds": seconds, "cpu": cpu, "rssMiB": rss, "baseRssMiB": baseRSS}
 
     return asyncio.run(asyncio.wait_for(run(), 120))
 
@@ -390,6 +403,73 @@ def runWorker(library: str, url: str, clientCpu: int | None, extra: list[str], l
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def processCPU(pid: int) -> float:
+    """
+    @param pid: a process.
+    @return: the CPU seconds (user and system) it has used so far, or NaN
+        where C{/proc} is not there.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runRow(title: str, extra: list[str], unit: str, higher: bool, rounds: int, url: str,
+           clientCpu: int | None, serverPid: int) -> dict[str, Any]:
+    """
+    Measure one row: every library once per round; print the medians.
+
+    Beside the row's figure, each run gives the client's CPU seconds over
+    the measured window and the server's CPU seconds over the whole run
+    (its imports and handshake included, which are small beside a window):
+    a server near one CPU second per second of window is the limit.
+
+    @return: the row's medians, ratios, CPU seconds and (for the
+        connections row) peak RSS and RSS before connecting.
+    """
+    samples: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+    cpu: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+    serverCpu: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+    rss: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+    baseRss: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
+    for _ in range(rounds):
+        for library in LIBRARIES:
+            before = processCPU(serverPid)
+            r = runWorker(library, url, clientCpu, extra, 180)
+            serverCpu[library].append(processCPU(serverPid) - before)
+            cpu[library].append(r["cpu"])
+            if unit == "messages/s":
+                samples[library].append(r["messages"] / r["seconds"])
+            else:
+                samples[library].append(r["seconds"])
+                rss[library].append(r["rssMiB"])
+                baseRss[library].append(r["baseRssMiB"])
+    medians = {lib: statistics.median(v) for lib, v in samples.items()}
+    rel = ratios(medians, higher)
+    row: dict[str, Any] = {
+        "unit": unit, "median": medians, "relativeToTwistedWs": rel,
+        "clientCpuSeconds": {lib: statistics.median(v) for lib, v in cpu.items()},
+        "serverCpuSeconds": {lib: statistics.median(v) for lib, v in serverCpu.items()},
+    }
+    print(f"\n{title} ({unit}, median of {rounds}; ratio: the library's figure over twisted_ws's, "
+          "above 1 is better than twisted_ws; CPU: the client's over the window, the server's over the run)",
+          flush=True)
+    for library in LIBRARIES:
+        line = (f"  {library:<11} {medians[library]:>12.4g}   ratio {rel[library]:.2f}"
+                f"   CPU client {row['clientCpuSeconds'][library]:.2f} s,"
+                f" server {row['serverCpuSeconds'][library]:.2f} s")
+        if rss[library]:
+            peak = statistics.median(rss[library])
+            base = statistics.median(baseRss[library])
+            row.setdefault("peakRssMiB", {})[library] = peak
+            row.setdefault("baseRssMiB", {})[library] = base
+            line += f"   peak RSS {peak:.0f} MiB ({base:.0f} MiB before connecting)"
+        print(line, flush=True)
+    return row
+
+
 def ratios(medians: dict[str, float], higherIsBetter: bool) -> dict[str, float]:
     """
     @param medians: each library's median.
@@ -442,29 +522,7 @@ def main(argv: list[str]) -> int:
     print(f"client benchmark: twisted_ws echo server; {pinning}; {rounds} rounds", flush=True)
     try:
         for title, extra, unit, higher in rows:
-            samples: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
-            rss: dict[str, list[float]] = {lib: [] for lib in LIBRARIES}
-            for _ in range(rounds):
-                for library in LIBRARIES:
-                    r = runWorker(library, url, clientCpu, extra, 180)
-                    if unit == "messages/s":
-                        samples[library].append(r["messages"] / r["seconds"])
-                    else:
-                        samples[library].append(r["seconds"])
-                        rss[library].append(r["rssMiB"])
-            medians = {lib: statistics.median(v) for lib, v in samples.items()}
-            rel = ratios(medians, higher)
-            row: dict[str, Any] = {"unit": unit, "median": medians, "relativeToTwistedWs": rel}
-            print(f"\n{title} ({unit}, median of {rounds}; ratio: the library's figure over twisted_ws's, "
-                  "above 1 is better than twisted_ws)", flush=True)
-            for library in LIBRARIES:
-                line = f"  {library:<11} {medians[library]:>12.4g}   ratio {rel[library]:.2f}"
-                if rss[library]:
-                    peak = statistics.median(rss[library])
-                    row.setdefault("peakRssMiB", {})[library] = peak
-                    line += f"   peak RSS {peak:.0f} MiB"
-                print(line, flush=True)
-            results["rows"][title] = row
+            results["rows"][title] = runRow(title, extra, unit, higher, rounds, url, clientCpu, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
