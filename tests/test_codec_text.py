@@ -1101,9 +1101,10 @@ class SendBytesTests(SynchronousTestCase):
     def test_echoNotCheckedAgain(self) -> None:
         """
         Sending back the bytes of a message of at least C{REUSE_MIN} bytes
-        received in the data being handled does not check them again; equal
-        bytes in another object, short messages, and the same bytes after
-        C{dataToSend} are checked.
+        received in the data being handled does not check them again, even
+        after C{dataToSend}; equal bytes in another object, short messages,
+        and the same bytes after C{releaseReceivedText} or after the next
+        C{receiveData} are checked.
         """
         calls = []
 
@@ -1127,6 +1128,17 @@ class SendBytesTests(SynchronousTestCase):
             conn.sendTextMessage(copy)
             self.assertEqual(calls, [len(copy)], version)
             conn.dataToSend()
+            del calls[:]
+            conn.sendTextMessage(event.utf8)
+            self.assertEqual(calls, [], version)
+            conn.dataToSend()
+            conn.releaseReceivedText()
+            conn.sendTextMessage(event.utf8)
+            self.assertEqual(calls, [len(copy)], version)
+            conn.dataToSend()
+
+            [event] = conn.receiveData(textFrame(version, text.encode()))
+            conn.receiveData(b"")
             del calls[:]
             conn.sendTextMessage(event.utf8)
             self.assertEqual(calls, [len(copy)], version)

@@ -1377,3 +1377,51 @@ class ClientBaseTests(SynchronousTestCase):
         self.assertTrue(serverTransport.disconnecting)
         client.connectionLost(Failure(ConnectionDone()))
         self.assertIsInstance(app.lostReason(), CleanClose)
+
+
+class Utf8Echo(Recorder):
+    """
+    Answers each text message with its UTF-8 bytes, as the echo app does.
+    """
+
+    def utf8MessageReceived(self, data: bytes) -> None:
+        self.events.append(("utf8", data))
+        self.sendTextMessage(data)
+
+
+class LongTextEchoTests(SynchronousTestCase):
+    """
+    Long text messages sent back from the data they arrived in are not
+    checked for UTF-8 again, however many of them one read carries.
+    """
+
+    def test_longMessagesInOneRead(self) -> None:
+        """
+        Three messages larger than the send batch (each reply is written
+        at once) in one read: their UTF-8 is checked on arrival only, and
+        once the read is handled the server lets go of them, so that a
+        later send of the same bytes is checked.
+        """
+        from twisted_ws.codec import _framing, _utf8
+
+        calls: list[int] = []
+
+        def counting(data: bytes) -> bool:
+            calls.append(len(data))
+            return _utf8.isUtf8(data)
+
+        self.patch(_framing, "isUtf8", counting)
+        p = Peer(Version.RFC6455, Utf8Echo)
+        self.assertIsInstance(p.handshake()[0], ConnectionOpened)
+        texts = [("\u00e9%d" % i) * (20 * 1024) for i in range(3)]
+        for text in texts:
+            p.client.sendTextMessage(text)
+        p.flush()
+        self.assertEqual(calls, [])
+        events = p.receive()
+        self.assertEqual([e.data for e in events], texts)
+        # Each reply was its own write: none waited for the others.
+        self.assertGreaterEqual(len(p.transport.writes), 3)
+        last = p.app.events[-1][1]
+        p.server.sendTextMessage(last)
+        self.assertEqual(calls, [len(last)])

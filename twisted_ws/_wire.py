@@ -163,12 +163,14 @@ class WireProtocol(ConnectionEnding):
     def dataReceived(self, data: bytes) -> None:
         self._bytesIn += len(data)
         self._inReceive = True
+        codec = self.codec
         try:
-            events = self.codec.receiveData(data)
+            events = codec.receiveData(data)
             if events:
                 self._deliver(events)
         finally:
             self._inReceive = False
+        codec.releaseReceivedText()
         self._flush()
 
     def _deliver(self, events: Sequence[Any]) -> None:

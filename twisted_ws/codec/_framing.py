@@ -57,6 +57,10 @@ class Framer:
         L{ConnectionFailed} event.
         """
         events: list = []
+        # What the data handled before kept is let go of now, so that it
+        # stays bounded by one batch even for a caller that never calls
+        # endBatch.
+        self._received = None
         if self.receiveDone:
             return events
         try:
@@ -84,7 +88,7 @@ class Framer:
     def endBatch(self) -> None:
         """
         The received data has been handled: forget the text messages kept
-        for sending back unencoded.
+        for sending back unencoded (L{receive} forgets them too).
         """
         self._received = None
 

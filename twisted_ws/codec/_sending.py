@@ -60,13 +60,25 @@ class Sending(ClosingRecord):
         """
         if self._owed is not None:
             self.answerClose()
-        framer = self._framer
-        if framer is not None:
-            framer.endBatch()
         out = self._out
         chunks = out[:]
         out.clear()
         return chunks
+
+    def releaseReceivedText(self) -> None:
+        """
+        The events of the last L{receiveData} have been handled: let go of
+        the long text messages it delivered, which L{sendTextMessage} would
+        otherwise send back without checking their UTF-8 again.
+
+        Until this is called, or until the next L{receiveData}, the
+        connection keeps a reference to each of them; an I/O layer calls it
+        once it has delivered what one read carried, so that an idle
+        connection holds none.
+        """
+        framer = self._framer
+        if framer is not None:
+            framer.endBatch()
 
     def dataToSend(self) -> bytes:
         """
@@ -75,9 +87,6 @@ class Sending(ClosingRecord):
         """
         if self._owed is not None:
             self.answerClose()
-        framer = self._framer
-        if framer is not None:
-            framer.endBatch()
         out = self._out
         if not out:
             return b""
