@@ -44,7 +44,6 @@ CLASS_ALLOWANCES = {
     "_wire.py:WireProtocol": 305,
     "codec/_hybi.py:HybiFramer": 399,
     "pubsub/_redis.py:RedisHub": 440,
-    "pubsub/_redispresence.py:RedisPresence": 275,
 }
 
 

@@ -26,7 +26,7 @@ from twisted.logger import Logger
 from ._channels import LocalChannels
 from ._core import HubError, HubOptions, Member, NameTaken, nameVariants
 
-__all__ = ["RedisPresence"]
+__all__ = ["RedisPresence", "PresenceRecords"]
 
 _log = Logger(namespace="twisted_ws.pubsub.redis")
 
@@ -49,10 +49,143 @@ def _ignore(_: Any) -> None:
     return None
 
 
+class PresenceRecords:
+    """
+    What one process writes into Redis for presence, key by key: the names
+    of the keys, and writing, refreshing and removing the records of a
+    member and of the process.  It decides nothing about who may enter or
+    who is listed (L{RedisPresence} does).
+
+    @ivar ttl: the expiry of every key, in milliseconds.
+    """
+
+    def __init__(
+        self, processId: str, prefix: str, presenceTTL: float, command: Callable[..., Deferred[Any]]
+    ) -> None:
+        """
+        @param processId: this process's name among the hub's processes.
+        @param prefix: the first part of every Redis key.
+        @param presenceTTL: seconds after which a process's members expire.
+        @param command: runs a Redis command, failing at once when Redis
+            is unavailable.
+        """
+        self.processId = processId
+        self.prefix = prefix
+        self.ttl = max(1, int(presenceTTL * 1000))
+        self._command = command
+
+    # Keys.
+
+    def membersKey(self, channel: str) -> str:
+        return f"{self.prefix}:members:{channel}"
+
+    def nameKey(self, channel: str, name: str) -> str:
+        return f"{self.prefix}:name:{len(channel)}:{channel}:{name}"
+
+    def procKey(self, processId: str) -> str:
+        return f"{self.prefix}:proc:{processId}"
+
+    # Writing and removing.
+
+    def register(self, channel: str, member: Member) -> Deferred[Any]:
+        """
+        Write C{member} into C{channel}'s presence hash.
+        """
+        key = self.membersKey(channel)
+        d = self._command("HSET", key, member.id, json.dumps(member.toJSON(), ensure_ascii=False))
+        d.addCallback(lambda _: self._command("PEXPIRE", key, self.ttl))
+        d.addErrback(_ignore)
+        return d
+
+    def release(self, channel: str, name: str, memberId: str) -> Deferred[Any]:
+        """
+        Free C{name} in C{channel} if the member C{memberId} holds it.
+        """
+        d = self._command("EVAL", _RELEASE, 1, self.nameKey(channel, name), memberId)
+        d.addErrback(_ignore)
+        return d
+
+    def forget(self, channel: str, member: Member) -> Deferred[Any]:
+        """
+        Take C{member} out of C{channel}'s presence in Redis.
+        """
+        d = self._command("HDEL", self.membersKey(channel), member.id)
+        d.addErrback(_ignore)
+        return gatherResults([d, self.release(channel, member.name, member.id)])
+
+    def markAlive(self) -> None:
+        """
+        Write this process's key, with a fresh expiry.
+        """
+        self._command("SET", self.procKey(self.processId), "1", "PX", self.ttl).addErrback(_ignore)
+
+    def removeProcess(self) -> Deferred[Any]:
+        """
+        Delete this process's key.
+        """
+        return self._command("DEL", self.procKey(self.processId))
+
+    # Refreshing.
+
+    def reclaim(self, channel: str, member: Member) -> None:
+        """
+        Take C{member}'s name again after Redis lost it, or log that
+        another process took it meanwhile.
+        """
+        key = self.nameKey(channel, member.name)
+
+        def claimed(reply: Any) -> Deferred[Any] | None:
+            if _ok(reply):
+                return None
+            return self._command("GET", key).addCallback(owner)
+
+        def owner(reply: Any) -> None:
+            if reply is not None and reply != member.id.encode():
+                _log.info(
+                    "RedisHub: the name {name} in {channel} was taken in another process "
+                    "while Redis was unavailable; both keep it",
+                    name=member.name,
+                    channel=channel,
+                )
+            else:
+                self._command("PEXPIRE", key, self.ttl).addErrback(_ignore)
+
+        d = self._command("SET", key, member.id, "NX", "PX", self.ttl)
+        d.addCallback(claimed)
+        d.addErrback(_ignore)
+
+    def refreshChannel(self, channel: str, members: list[Member]) -> None:
+        """
+        Push back the expiry of C{channel}'s hash and of its C{members}'
+        names; write again what Redis lost.
+        """
+
+        def hashRefreshed(reply: Any) -> None:
+            if reply == 0:
+                for member in members:
+                    self.register(channel, member)
+
+        self._command("PEXPIRE", self.membersKey(channel), self.ttl).addCallbacks(
+            hashRefreshed, _ignore
+        )
+        for member in members:
+
+            def nameRefreshed(reply: Any, member: Member = member) -> None:
+                if reply == 0:
+                    self.reclaim(channel, member)
+
+            self._command("PEXPIRE", self.nameKey(channel, member.name), self.ttl).addCallbacks(
+                nameRefreshed, _ignore
+            )
+
+
 class RedisPresence:
     """
-    The presence of one hub's process in Redis.
+    The presence of one hub's process in Redis: who may enter under which
+    name, who is listed, and keeping this process's members there across
+    outages (the records themselves are L{PresenceRecords}).
 
+    @ivar records: the L{PresenceRecords} of this process.
     @ivar local: the hub's L{LocalChannels}, where this process's members
         are.
     """
@@ -76,23 +209,11 @@ class RedisPresence:
         self.local = local
         self.options = options
         self.processId = local.processId
-        self.prefix = prefix
-        self.ttl = max(1, int(presenceTTL * 1000))
+        self.records = PresenceRecords(self.processId, prefix, presenceTTL, command)
         self._command = command
         self._online = online
         self._entering: dict[tuple[str, Any], str] = {}
         self._unforgotten: list[tuple[str, Member]] = []
-
-    # Keys.
-
-    def membersKey(self, channel: str) -> str:
-        return f"{self.prefix}:members:{channel}"
-
-    def nameKey(self, channel: str, name: str) -> str:
-        return f"{self.prefix}:name:{len(channel)}:{channel}:{name}"
-
-    def procKey(self, processId: str) -> str:
-        return f"{self.prefix}:proc:{processId}"
 
     # Entering and leaving.
 
@@ -119,9 +240,8 @@ class RedisPresence:
                 chosen = candidate
                 break
             try:
-                reply = yield self._command(
-                    "SET", self.nameKey(channel, candidate), member.id, "NX", "PX", self.ttl
-                )
+                key = self.records.nameKey(channel, candidate)
+                reply = yield self._command("SET", key, member.id, "NX", "PX", self.records.ttl)
             except Exception:
                 chosen = candidate
                 break
@@ -130,38 +250,15 @@ class RedisPresence:
                 break
         if self._entering.get((channel, subscriber)) != member.id:
             if chosen is not None:
-                self._release(channel, chosen, member.id)
+                self.records.release(channel, chosen, member.id)
             raise HubError(f"the subscriber left {channel!r} before it entered")
         del self._entering[(channel, subscriber)]
         if chosen is None:
             raise NameTaken(f"the name {name!r} is taken in {channel!r}")
         member = Member(member.id, chosen, member.metadata, member.process, member.since)
         self.local.addMember(channel, subscriber, member)
-        self._register(channel, member)
+        self.records.register(channel, member)
         return member
-
-    def _register(self, channel: str, member: Member) -> Deferred[Any]:
-        """
-        Write C{member} into C{channel}'s presence hash.
-        """
-        key = self.membersKey(channel)
-        d = self._command("HSET", key, member.id, json.dumps(member.toJSON(), ensure_ascii=False))
-        d.addCallback(lambda _: self._command("PEXPIRE", key, self.ttl))
-        d.addErrback(_ignore)
-        return d
-
-    def _release(self, channel: str, name: str, memberId: str) -> Deferred[Any]:
-        d = self._command("EVAL", _RELEASE, 1, self.nameKey(channel, name), memberId)
-        d.addErrback(_ignore)
-        return d
-
-    def forget(self, channel: str, member: Member) -> Deferred[Any]:
-        """
-        Take C{member} out of C{channel}'s presence in Redis.
-        """
-        d = self._command("HDEL", self.membersKey(channel), member.id)
-        d.addErrback(_ignore)
-        return gatherResults([d, self._release(channel, member.name, member.id)])
 
     def leave(self, channel: str, subscriber: Any) -> None:
         """
@@ -172,7 +269,7 @@ class RedisPresence:
         member = self.local.removeMember(channel, subscriber)
         if member is not None:
             if self._online():
-                self.forget(channel, member)
+                self.records.forget(channel, member)
             elif len(self._unforgotten) < _MAX_UNFORGOTTEN:
                 self._unforgotten.append((channel, member))
 
@@ -196,7 +293,7 @@ class RedisPresence:
         local = self.local.localMembers(channel)
         if not self._online():
             return succeed(local)
-        d = self._command("HGETALL", self.membersKey(channel))
+        d = self._command("HGETALL", self.records.membersKey(channel))
         d.addCallback(self._othersAlive, channel)
         d.addCallback(lambda others: sorted(local + others, key=lambda m: (m.since, m.id)))
         d.addErrback(lambda _: self.local.localMembers(channel))
@@ -226,11 +323,11 @@ class RedisPresence:
         processes = sorted({m.process for m in members})
         alive: set[str] = set()
         if processes:
-            flags = yield self._command("MGET", *[self.procKey(p) for p in processes])
+            flags = yield self._command("MGET", *[self.records.procKey(p) for p in processes])
             alive = {p for p, flag in zip(processes, flags, strict=False) if flag is not None}
         dead = [m.id for m in members if m.process not in alive] + broken
         if dead:
-            self._command("HDEL", self.membersKey(channel), *dead).addErrback(_ignore)
+            self._command("HDEL", self.records.membersKey(channel), *dead).addErrback(_ignore)
         return [m for m in members if m.process in alive]
 
     # Keeping presence alive.
@@ -245,44 +342,18 @@ class RedisPresence:
             for member in members.values()
         ]
 
-    def _markAlive(self) -> None:
-        self._command("SET", self.procKey(self.processId), "1", "PX", self.ttl).addErrback(_ignore)
-
     def restore(self) -> None:
         """
         After (re)connecting: mark this process alive and write every local
         member and name again (a restarted Redis has none of them).
         """
-        self._markAlive()
+        self.records.markAlive()
         unforgotten, self._unforgotten = self._unforgotten, []
         for channel, member in unforgotten:
-            self.forget(channel, member)
+            self.records.forget(channel, member)
         for channel, member in self.allMembers():
-            self._reclaim(channel, member)
-            self._register(channel, member)
-
-    def _reclaim(self, channel: str, member: Member) -> None:
-        key = self.nameKey(channel, member.name)
-
-        def claimed(reply: Any) -> Deferred[Any] | None:
-            if _ok(reply):
-                return None
-            return self._command("GET", key).addCallback(owner)
-
-        def owner(reply: Any) -> None:
-            if reply is not None and reply != member.id.encode():
-                _log.info(
-                    "RedisHub: the name {name} in {channel} was taken in another process "
-                    "while Redis was unavailable; both keep it",
-                    name=member.name,
-                    channel=channel,
-                )
-            else:
-                self._command("PEXPIRE", key, self.ttl).addErrback(_ignore)
-
-        d = self._command("SET", key, member.id, "NX", "PX", self.ttl)
-        d.addCallback(claimed)
-        d.addErrback(_ignore)
+            self.records.reclaim(channel, member)
+            self.records.register(channel, member)
 
     def refresh(self) -> None:
         """
@@ -291,28 +362,9 @@ class RedisPresence:
         """
         if not self._online():
             return
-        self._markAlive()
+        self.records.markAlive()
         for channel in list(self.local.members):
-            self._refreshChannel(channel, self.local.localMembers(channel))
-
-    def _refreshChannel(self, channel: str, members: list[Member]) -> None:
-        def hashRefreshed(reply: Any) -> None:
-            if reply == 0:
-                for member in members:
-                    self._register(channel, member)
-
-        self._command("PEXPIRE", self.membersKey(channel), self.ttl).addCallbacks(
-            hashRefreshed, _ignore
-        )
-        for member in members:
-
-            def nameRefreshed(reply: Any, member: Member = member) -> None:
-                if reply == 0:
-                    self._reclaim(channel, member)
-
-            self._command("PEXPIRE", self.nameKey(channel, member.name), self.ttl).addCallbacks(
-                nameRefreshed, _ignore
-            )
+            self.records.refreshChannel(channel, self.local.localMembers(channel))
 
     def withdraw(self) -> list[Deferred[Any]]:
         """
@@ -321,6 +373,6 @@ class RedisPresence:
 
         @return: the L{Deferred}s of the commands.
         """
-        steps = [self.forget(channel, member) for channel, member in self.allMembers()]
-        steps.append(self._command("DEL", self.procKey(self.processId)))
+        steps = [self.records.forget(channel, member) for channel, member in self.allMembers()]
+        steps.append(self.records.removeProcess())
         return steps
