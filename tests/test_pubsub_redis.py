@@ -304,8 +304,8 @@ class RedisHubTests(RedisTestCase):
         self.assertEqual(bob.joined["users"], ["alice", "bob"])
         # A crash: no cleanup, no more refreshing.
         a._refresher.stop()
-        yield a._commands.stop()
-        yield a._subscriber.stop()
+        yield a._links.commands.stop()
+        yield a._links.subscriber.stop()
         channel = chat.channelOf("demo")
         seen: list[list[str]] = []
 
@@ -446,9 +446,9 @@ class RedisHubTests(RedisTestCase):
         """
         hub = yield self.makeHub()
         client = yield self.join(self.chatOn(hub), "alice")
-        channel = hub._redisChannel(chat.channelOf("demo"))
+        channel = hub._messages.redisChannel(chat.channelOf("demo"))
         for junk in (b"junk", b"tw1x\x00", b"tw1t\x05ab"):
-            yield hub._command("PUBLISH", channel, junk)
+            yield hub._links.command("PUBLISH", channel, junk)
         other = yield self.makeHub()
         yield other.publish(chat.channelOf("demo"), json.dumps({"type": "message", "text": "ok"}))
         got = yield self.expect(client, lambda m: m["type"] == "message", "the real message")

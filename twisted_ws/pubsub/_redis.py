@@ -13,30 +13,34 @@ What goes through Redis (see C{docs/pubsub.rst}):
   - a message: C{PUBLISH <prefix>:<db>:ch:<channel> <frame>}, the frame
     made by L{encodeFrame} (L{twisted_ws.pubsub._frames}).  A process
     delivers to its own subscribers before publishing and skips the frames
-    of its own origin when Redis echoes them.
+    of its own origin when Redis echoes them
+    (L{twisted_ws.pubsub._redismessages}).
   - presence: the keys L{twisted_ws.pubsub._redispresence} describes.
+
+The hub itself checks its settings (L{twisted_ws.pubsub._redisconfig}),
+keeps this process's channels, and hands each call to the piece above that
+does it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from twisted.application.internet import backoffPolicy
 from twisted.application.service import IService
-from twisted.internet.defer import Deferred, DeferredList, fail, gatherResults, succeed
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ._base import BaseHub
-from ._core import HubError, HubOptions, IHub, Member, checkChannel
+from ._core import HubOptions, IHub, Member, checkChannel
 from ._frames import MAGIC, decodeFrame, encodeFrame
-from ._redislink import CommandProtocol, Link, SubscriberProtocol
+from ._redisconfig import checkSettings, parseURL
+from ._redislink import Links
+from ._redismessages import RedisMessages
 from ._redispresence import RedisPresence
 
 __all__ = ["RedisHub", "MAGIC", "encodeFrame", "decodeFrame"]
@@ -114,10 +118,7 @@ class RedisHub(BaseHub):
         @param processId: this process's name among the hub's processes.
         @param description: how logs name the server (no password).
         """
-        if not isinstance(db, int) or db < 0:
-            raise ValueError(f"a Redis database number is a non-negative integer, not {db!r}")
-        if presenceTTL <= 0 or replyTimeout <= 0 or maxPendingBytes <= 0:
-            raise ValueError("presenceTTL, replyTimeout and maxPendingBytes must be positive")
+        checkSettings(db, presenceTTL, replyTimeout, maxPendingBytes)
         self.endpoint = endpoint
         self.reactor = reactor
         self.db = db
@@ -130,21 +131,14 @@ class RedisHub(BaseHub):
         self.maxPendingBytes = maxPendingBytes
         self.retryPolicy = retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0)
         self.description = description
-        self._channelPrefix = f"{prefix}:{db}:ch:".encode()
-        self._commands = Link(self, "command", CommandProtocol, self._prepareCommand)
-        self._subscriber = Link(self, "subscriber", SubscriberProtocol, self._prepareSubscriber)
+        self._messages = RedisMessages(self)
         self._presence = RedisPresence(
-            self.local, self.options, prefix, presenceTTL, self._command,
-            lambda: self._commands.protocol is not None,
+            self.local, self.options, prefix, presenceTTL,
+            lambda *args: self._links.command(*args), lambda: self._links.commandsUp,
         )
+        self._links = Links(self, self._presence, self._messages)
         self._refresher = LoopingCall(self._refresh)
         self._refresher.clock = reactor
-        self._outage = False
-        self._everAvailable = False
-        self._overloaded = False
-        self._pendingBytes = 0
-        self._availableWaiters: list[Deferred[None]] = []
-        self._malformedLogged = False
 
     @classmethod
     def fromURL(
@@ -173,30 +167,12 @@ class RedisHub(BaseHub):
             from twisted.internet import reactor as globalReactor
 
             reactor = globalReactor  # type: ignore[assignment]
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ValueError(f"a Redis URL starts with redis:// or rediss://, not {url!r}")
-        try:
-            port = parts.port or 6379
-        except ValueError:
-            raise ValueError(f"bad port in Redis URL {url!r}") from None
-        host = parts.hostname or "localhost"
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            raise ValueError(f"the path of a Redis URL is a database number, not {path!r}")
-        db = int(path) if path else 0
-        password = unquote(parts.password) if parts.password is not None else None
-        username = unquote(parts.username) if parts.username else None
-        endpoint: IStreamClientEndpoint = HostnameEndpoint(reactor, host, port, timeout=connectTimeout)
-        if parts.scheme == "rediss":
-            if tlsOptions is None:
-                from twisted.internet.ssl import optionsForClientTLS
-
-                tlsOptions = optionsForClientTLS(host)
-            endpoint = wrapClientTLS(tlsOptions, endpoint)
-        shown = f"[{host}]" if ":" in host else host
-        kwargs.setdefault("description", f"{parts.scheme}://{shown}:{port}/{db}")
-        return cls(endpoint, reactor, db=db, password=password, username=username, **kwargs)
+        address = parseURL(url, reactor, tlsOptions, connectTimeout)
+        kwargs.setdefault("description", address.description)
+        return cls(
+            address.endpoint, reactor, db=address.db, password=address.password,
+            username=address.username, **kwargs,
+        )
 
     # Service.
 
@@ -205,8 +181,7 @@ class RedisHub(BaseHub):
         Connect to Redis (in the background) and start refreshing presence.
         """
         super().startService()
-        self._commands.start()
-        self._subscriber.start()
+        self._links.start()
         self._refresher.start(self.presenceTTL / 3, now=False)
 
     def stopService(self) -> Deferred[None]:
@@ -220,197 +195,36 @@ class RedisHub(BaseHub):
         if self._refresher.running:
             self._refresher.stop()
         cleanup: Deferred[Any] = succeed(None)
-        proto = self._commands.protocol
-        if proto is not None:
+        if self._links.commands.protocol is not None:
             cleanup = DeferredList(self._presence.withdraw(), consumeErrors=True)
             cleanup.addTimeout(self.replyTimeout, self.reactor)
             cleanup.addErrback(_ignore)
-
-        def disconnect(_: Any) -> Deferred[Any]:
-            return gatherResults([self._commands.stop(), self._subscriber.stop()])
-
-        cleanup.addCallback(disconnect)
+        cleanup.addCallback(lambda _: self._links.stop())
         cleanup.addCallback(lambda _: None)
         return cleanup
 
     @property
     def available(self) -> bool:
-        return self._commands.protocol is not None and self._subscriber.protocol is not None
+        return self._links.available
 
     def whenAvailable(self) -> Deferred[None]:
         """
         A L{Deferred} that fires once both connections to Redis are up
         (at once if they are).
         """
-        if self.available:
-            return succeed(None)
-        d: Deferred[None] = Deferred()
-        self._availableWaiters.append(d)
-        return d
+        return self._links.whenAvailable()
 
-    # Names in Redis.
-
-    def _redisChannel(self, channel: str) -> bytes:
-        return self._channelPrefix + channel.encode("utf-8")
-
-    # Connections.
-
-    def _command(self, *args: Any) -> Deferred[Any]:
-        """
-        Run a command on the command connection; fails with
-        L{HubError} at once if it is down.
-        """
-        proto = self._commands.protocol
-        if proto is None:
-            return fail(HubError("Redis is unavailable"))
-        try:
-            return proto.execute_command(*args)  # type: ignore[no-any-return]
-        except Exception:
-            return fail()
-
-    def _authenticate(self, proto: Any) -> Deferred[Any]:
-        if self.password is None:
-            return succeed(None)
-        args = ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
-        return proto.execute_command(*args)  # type: ignore[no-any-return]
-
-    def _prepareCommand(self, proto: Any) -> Deferred[Any]:
-        d = self._authenticate(proto)
-        if self.db:
-            d.addCallback(lambda _: proto.execute_command("SELECT", self.db))
-        return d
-
-    def _prepareSubscriber(self, proto: Any) -> Deferred[Any]:
-        d = self._authenticate(proto)
-
-        def resubscribe(_: Any) -> Any:
-            channels = list(self.local.subscribers)
-            proto.hubChannels = set(channels)
-            if not channels:
-                return None
-            subscribed = [proto.subscribe([self._redisChannel(c)]) for c in channels]
-            together = gatherResults(subscribed, consumeErrors=True)
-            together.addTimeout(self.replyTimeout, self.reactor)
-            return together
-
-        d.addCallback(resubscribe)
-        return d
-
-    def _linkUp(self, link: Link) -> None:
-        if link is self._commands:
-            self._presence.restore()
-        else:
-            self._catchUp(link.protocol)
-        if not self.available:
-            return
-        if not self._everAvailable:
-            _log.info("RedisHub: connected to {url}", url=self.description)
-        elif self._outage:
-            _log.info(
-                "RedisHub: reconnected to {url}; subscribed again to {channels} channels "
-                "and restored {members} members",
-                url=self.description,
-                channels=len(self.local.subscribers),
-                members=len(self._presence.allMembers()),
-            )
-        self._everAvailable = True
-        self._outage = False
-        waiters, self._availableWaiters = self._availableWaiters, []
-        for d in waiters:
-            d.callback(None)
-
-    def _catchUp(self, proto: Any) -> None:
-        """
-        Subscribe to the channels that got their first local subscriber,
-        and unsubscribe from those that lost their last, while C{proto} was
-        subscribing again.
-        """
-        before: set[str] = getattr(proto, "hubChannels", set())
-        now = set(self.local.subscribers)
-        try:
-            for channel in sorted(now - before):
-                proto.subscribe([self._redisChannel(channel)]).addErrback(_ignore)
-            for channel in sorted(before - now):
-                proto.unsubscribe([self._redisChannel(channel)]).addErrback(_ignore)
-        except Exception:
-            pass
-
-    def _linkDown(self, link: Link, reason: Failure) -> None:
-        if link is self._commands and self._subscriber.protocol is not None:
-            # A command connection that stopped answering says the same of
-            # Redis for the subscribed one, which has no replies to time.
-            self._subscriber.protocol.transport.abortConnection()
-        if self._outage:
-            return
-        self._outage = True
-        _log.warn(
-            "RedisHub: lost the connection to Redis at {url} ({reason}); serving this "
-            "process's subscribers only and reconnecting with backoff",
-            url=self.description,
-            reason=reason.getErrorMessage(),
-        )
-
-    def _linkFailed(self, link: Link, failure: Failure) -> None:
-        if self._outage:
-            return
-        self._outage = True
-        _log.warn(
-            "RedisHub: cannot reach Redis at {url} ({reason}); serving this process's "
-            "subscribers only and retrying with backoff",
-            url=self.description,
-            reason=failure.getErrorMessage(),
-        )
-
-    def _redisMessage(self, rchannel: Any, frame: Any) -> None:
-        """
-        A message arrived from Redis: deliver it to the local subscribers,
-        unless this process published it (it delivered it already).
-        """
-        try:
-            if not isinstance(rchannel, bytes) or not rchannel.startswith(self._channelPrefix):
-                raise ValueError("not a channel of this hub")
-            channel = rchannel[len(self._channelPrefix) :].decode("utf-8")
-            origin, message = decodeFrame(frame)
-            if origin == self.processId:
-                return
-            if len(frame) > self.options.maxPayloadSize + 300:
-                raise ValueError("a message over maxPayloadSize")
-            self.local.deliver(channel, message)
-        except ValueError as e:
-            if not self._malformedLogged:
-                self._malformedLogged = True
-                _log.warn(
-                    "RedisHub: dropping a message from Redis that is not a hub frame ({why}); "
-                    "later ones are dropped silently",
-                    why=str(e),
-                )
-        except Exception:
-            _log.failure("RedisHub: delivering a message from Redis failed")
-
-    # Subscriptions.
+    # Messages (L{RedisMessages}).
 
     def subscribe(self, channel: str, subscriber: Any) -> Deferred[None]:
         checkChannel(self.options, channel)
-        first = self.local.add(channel, subscriber)
-        proto = self._subscriber.protocol
-        if not first or proto is None:
+        if not self.local.add(channel, subscriber):
             return succeed(None)
-        try:
-            d: Deferred[Any] = proto.subscribe([self._redisChannel(channel)])
-        except Exception:
-            return succeed(None)
-        d.addTimeout(self.replyTimeout, self.reactor)
-        d.addBoth(lambda _: None)
-        return d
+        return self._messages.subscribe(self._links.subscriber.protocol, channel)
 
     def unsubscribe(self, channel: str, subscriber: Any) -> Deferred[None]:
-        last = self.local.remove(channel, subscriber)
-        proto = self._subscriber.protocol
-        if last and proto is not None:
-            try:
-                proto.unsubscribe([self._redisChannel(channel)]).addErrback(_ignore)
-            except Exception:
-                pass
+        if self.local.remove(channel, subscriber):
+            self._messages.unsubscribe(self._links.subscriber.protocol, channel)
         return succeed(None)
 
     def unsubscribeAll(self, subscriber: Any) -> Deferred[None]:
@@ -421,36 +235,7 @@ class RedisHub(BaseHub):
 
     def publish(self, channel: str, message: str | bytes, exclude: Any = None) -> Deferred[bool]:
         message = self._publishLocally(channel, message, exclude)
-        proto = self._commands.protocol
-        if proto is None:
-            return succeed(self._publishFailed())
-        frame = encodeFrame(self.processId, message)
-        size = len(frame)
-        if self._pendingBytes + size > self.maxPendingBytes:
-            if not self._overloaded:
-                self._overloaded = True
-                _log.warn(
-                    "RedisHub: Redis at {url} is not taking messages as fast as they are "
-                    "published; they reach this process's subscribers only until it catches up",
-                    url=self.description,
-                )
-            return succeed(self._publishFailed())
-        try:
-            d: Deferred[Any] = proto.execute_command("PUBLISH", self._redisChannel(channel), frame)
-        except Exception:
-            return succeed(self._publishFailed())
-        self._pendingBytes += size
-
-        def settled(result: Any) -> bool:
-            self._pendingBytes -= size
-            if self._overloaded and self._pendingBytes <= self.maxPendingBytes // 2:
-                self._overloaded = False
-            if isinstance(result, Failure):
-                return self._publishFailed()
-            return True
-
-        d.addBoth(settled)
-        return d
+        return self._messages.publish(self._links.commands.protocol, channel, message)
 
     # Presence (L{RedisPresence}).
 
@@ -479,13 +264,7 @@ class RedisHub(BaseHub):
         answers, and refresh presence.
         """
         try:
-            subscribed = self._subscriber.protocol
-            if subscribed is not None:
-                # The subscribed connection only receives: a PING tells
-                # whether Redis still answers on it.
-                ping = subscribed.ping()
-                ping.addTimeout(self.replyTimeout, self.reactor)
-                ping.addErrback(lambda _: subscribed.transport.abortConnection())
+            self._links.ping()
             self._presence.refresh()
         except Exception:
             _log.failure("RedisHub: refreshing presence failed")
