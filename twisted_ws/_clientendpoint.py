@@ -69,26 +69,46 @@ class StandardEndpointFactory:
         """
         The endpoint that reaches C{url}.
         """
-        from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+        from twisted.internet.endpoints import wrapClientTLS
+
+        proxy = self.proxyFor(url)
+        endpoint: IStreamClientEndpoint
+        if proxy is None:
+            endpoint = self.tcpEndpoint(url.host, url.port)
+        else:
+            from ._proxy import TunnelEndpoint
+
+            endpoint = TunnelEndpoint(self.tcpEndpoint(proxy.host, proxy.port), proxy, url.host, url.port)
+        if url.secure:
+            endpoint = wrapClientTLS(self.creatorFor(url), endpoint)
+        return endpoint
+
+    def tcpEndpoint(self, host: str, port: int) -> IStreamClientEndpoint:
+        """
+        The TCP endpoint to C{host} and C{port}: a L{HostnameEndpoint} for
+        a name, or the plain TCP endpoint of an IP address, which has
+        nothing to resolve and costs far less per connection (no lookup
+        in a thread, no IDNA check, no staggered attempts).
+        """
+        from twisted.internet import endpoints
+        from twisted.internet.abstract import isIPAddress, isIPv6Address
 
         kwargs: dict[str, Any] = {}
         if self.connectTimeout is not None:
             kwargs["timeout"] = self.connectTimeout
-        if self.bindAddress is not None:
-            kwargs["bindAddress"] = self.bindAddress
-        proxy = self.proxyFor(url)
-        endpoint: IStreamClientEndpoint
-        if proxy is None:
-            endpoint = HostnameEndpoint(self.reactor, url.host, url.port, **kwargs)
-        else:
-            from ._proxy import TunnelEndpoint
-
-            endpoint = TunnelEndpoint(
-                HostnameEndpoint(self.reactor, proxy.host, proxy.port, **kwargs), proxy, url.host, url.port
-            )
-        if url.secure:
-            endpoint = wrapClientTLS(self.creatorFor(url), endpoint)
-        return endpoint
+        bindAddress = self.bindAddress
+        if bindAddress is not None:
+            # As HostnameEndpoint takes it: a host alone, or (host, port).
+            if isinstance(bindAddress, (bytes, str)):
+                bindAddress = (bindAddress, 0)
+            if isinstance(bindAddress, tuple) and isinstance(bindAddress[0], bytes):
+                bindAddress = (bindAddress[0].decode(), bindAddress[1])
+            kwargs["bindAddress"] = bindAddress
+        if isIPAddress(host):
+            return endpoints.TCP4ClientEndpoint(self.reactor, host, port, **kwargs)
+        if isIPv6Address(host):
+            return endpoints.TCP6ClientEndpoint(self.reactor, host, port, **kwargs)
+        return endpoints.HostnameEndpoint(self.reactor, host, port, **kwargs)
 
     def creatorFor(self, url: WebSocketURL) -> Any:
         """
