@@ -346,26 +346,28 @@ class Links:
             # A command connection that stopped answering says the same of
             # Redis for the subscribed one, which has no replies to time.
             self.subscriber.protocol.transport.abortConnection()
-        if self._outage:
-            return
-        self._outage = True
-        _log.warn(
+        self._outageBegins(
             "RedisHub: lost the connection to Redis at {url} ({reason}); serving this "
             "process's subscribers only and reconnecting with backoff",
-            url=self.hub.description,
-            reason=reason.getErrorMessage(),
+            reason,
         )
 
     def failed(self, link: Link, failure: Failure) -> None:
         """
         C{link} could not connect, or not prepare its connection.
         """
+        self._outageBegins(
+            "RedisHub: cannot reach Redis at {url} ({reason}); serving this process's "
+            "subscribers only and retrying with backoff",
+            failure,
+        )
+
+    def _outageBegins(self, logFormat: str, reason: Failure) -> None:
+        """
+        Log C{logFormat} with the server's URL and C{reason}, if this is
+        the first failure since Redis was last available.
+        """
         if self._outage:
             return
         self._outage = True
-        _log.warn(
-            "RedisHub: cannot reach Redis at {url} ({reason}); serving this process's "
-            "subscribers only and retrying with backoff",
-            url=self.hub.description,
-            reason=failure.getErrorMessage(),
-        )
+        _log.warn(logFormat, url=self.hub.description, reason=reason.getErrorMessage())
