@@ -11,7 +11,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer, error
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import ClientFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -24,11 +24,44 @@ if TYPE_CHECKING:
 
     from ._app import WebSocketProtocol
     from ._clientendpoint import WebSocketClientEndpoint
+    from ._options import Options
     from ._url import WebSocketURL
 
 __all__ = ["Attempt"]
 
 _log = Logger(namespace="twisted_ws")
+
+
+class _HopFactory(ClientFactory):
+    """
+    Builds the connection of one hop of an attempt.  Not noisy: Twisted
+    would otherwise log two lines (starting, stopping) per connection.
+    """
+
+    noisy = False
+
+    def __init__(self, attempt: Attempt, url: WebSocketURL) -> None:
+        self.attempt = attempt
+        self.url = url
+
+    def buildProtocol(self, addr: Any) -> WebSocketClientConnection:
+        return WebSocketClientConnection(self.attempt, self.url)
+
+
+def _withoutOpenTimeout(endpoint: WebSocketClientEndpoint) -> Options:
+    """
+    The options of the connections of C{endpoint}'s attempts: its own,
+    without the open deadline, which the attempt owns.  Made once per
+    L{Options} object, not per attempt.
+    """
+    options = endpoint.options
+    cached = endpoint.__dict__.get("_connectionOptions")
+    if cached is None or cached[0] is not options:
+        cached = endpoint.__dict__["_connectionOptions"] = (
+            options,
+            dataclasses.replace(options, openTimeout=None) if options.openTimeout is not None else options,
+        )
+    return cached[1]  # type: ignore[no-any-return]
 
 
 class Attempt:
@@ -44,7 +77,7 @@ class Attempt:
         options = endpoint.options
         self.openTimeout = options.openTimeout
         # The attempt owns the open deadline, from before the TCP connect.
-        self.connectionOptions = dataclasses.replace(options, openTimeout=None)
+        self.connectionOptions = _withoutOpenTimeout(endpoint)
         self.deferred: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self.timedOut = False
         self.cancelled = False
@@ -60,8 +93,7 @@ class Attempt:
         self._seen.add(url.url)
         self._connection = None
         endpoint = self.endpoint.endpointFor(url)
-        factory = Factory.forProtocol(lambda: WebSocketClientConnection(self, url))
-        d = self._connecting = endpoint.connect(factory)
+        d = self._connecting = endpoint.connect(_HopFactory(self, url))
         d.addErrback(self._connectFailed, d)
 
     def _connectFailed(self, failure: Failure, d: defer.Deferred[Any]) -> None:
