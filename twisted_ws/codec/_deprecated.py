@@ -31,14 +31,13 @@ class DeprecatedNames:
     sendTextMessage: Any
     sendBytesMessage: Any
 
-    def sendPreparedMessage(self, message: PreparedMessage) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Sending, a subclass
 
-    def ping(self, data: bytes = b"") -> None:
-        raise NotImplementedError
+        def sendPreparedMessage(self, message: PreparedMessage) -> None: ...
 
-    def pong(self, data: bytes = b"") -> None:
-        raise NotImplementedError
+        def ping(self, data: bytes = b"") -> None: ...
+
+        def pong(self, data: bytes = b"") -> None: ...
 
     def sendText(self, text: str | bytes) -> None:
         """

@@ -19,18 +19,11 @@ from ._utf8 import Utf8Validator
 if TYPE_CHECKING:
     from ._options import Options, Version
 
-__all__ = ["HixieFramer", "encodeHixieText"]
+__all__ = ["HixieFramer"]
 
 _CLOSE = b"\xff\x00"
 #: A length prefix longer than this many base-128 digits is refused.
 _MAX_LENGTH_DIGITS = 10
-
-
-def encodeHixieText(payload: bytes) -> bytes:
-    """
-    Frame UTF-8 C{payload} as a hixie text frame.
-    """
-    return b"\x00" + payload + b"\xff"
 
 
 class HixieFramer(Framer):
@@ -188,9 +181,3 @@ class HixieFramer(Framer):
         Hixie frames are the same for every connection: the empty key.
         """
         return ()
-
-    def canSendPrepared(self) -> bool:
-        """
-        Hixie frames are the same for every connection.
-        """
-        return True

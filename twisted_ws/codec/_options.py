@@ -318,7 +318,7 @@ class Options:
             if not proto or any(c in proto for c in ' ,;"\t\r\n'):
                 raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
 
-    if not TYPE_CHECKING:  # a type checker should flag these reads
+    if not TYPE_CHECKING:  # pragma: no branch - a type checker should flag these reads
 
         def __getattr__(self, name: str) -> Any:
             """

@@ -42,14 +42,13 @@ class Sending(ClosingRecord):
     _out: list[bytes]
     _framer: HybiFramer | HixieFramer | None
 
-    def _transition(self, trigger: Trigger) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Connection, the only subclass
 
-    def _refused(self, reason: str) -> None:
-        raise NotImplementedError
+        def _transition(self, trigger: Trigger) -> None: ...
 
-    def _stopFraming(self) -> None:
-        raise NotImplementedError
+        def _refused(self, reason: str) -> None: ...
+
+        def _stopFraming(self) -> None: ...
 
     def chunksToSend(self) -> list[bytes]:
         """
@@ -145,12 +144,13 @@ class Sending(ClosingRecord):
             return
         code, reason, reportsFailure = owed
         framer = self._framer
-        assert framer is not None
-        if not framer.sendDone:
-            # hixie drafts have no close frame that reports an error.
-            if not (reportsFailure and isinstance(framer, HixieFramer)):
-                framer.sendClose(None if code == 1005 else code, reason)
-            framer.sendDone = True
+        # A close is owed only when the peer's close frame or error came
+        # while OPEN, before this side queued a close frame of its own.
+        assert framer is not None and not framer.sendDone
+        # hixie drafts have no close frame that reports an error.
+        if not (reportsFailure and isinstance(framer, HixieFramer)):
+            framer.sendClose(None if code == 1005 else code, reason)
+        framer.sendDone = True
         if not reportsFailure:
             self._sentClose = (code, reason)
         self._transition(Trigger.ANSWERED)

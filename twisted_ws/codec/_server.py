@@ -14,7 +14,7 @@ from ._connection import DEFAULT_OPTIONS, Connection
 from ._errors import LocalProtocolError, PeerError
 from ._events import HandshakeFailed, RequestReceived
 from ._options import Options, Version
-from ._state import HandshakeStep, State
+from ._state import HandshakeStep
 from .handshake import (
     HandshakeRequest,
     buildErrorResponse,
@@ -90,8 +90,6 @@ class ServerConnection(Connection):
         return line.split(" ")[1].split("?", 1)[0]
 
     def _receiveHandshake(self, data: bytes) -> list:
-        if self.handshakeStep is HandshakeStep.REFUSED:
-            return []
         start = max(0, len(self._hbuf) - 3)
         self._hbuf += data
         if self.handshakeStep is HandshakeStep.HEAD:
@@ -160,8 +158,8 @@ class ServerConnection(Connection):
         return negotiateExtensions(self.options.extensions, request)
 
     def _internalHandshakeError(self, error: PeerError) -> list:
-        if self.state is not State.CONNECTING or self.handshakeStep is HandshakeStep.REFUSED:
-            return []
+        # Only receiveData's handshake path gets here, while CONNECTING: a
+        # refusal moves the state on and raises nothing after it.
         return self._refuse(PeerError(error.reason, status=500))
 
     def _refuse(self, error: PeerError) -> list:

@@ -29,17 +29,16 @@ _check = getattr(speedups, "utf8", None)
 accelerated = _check is not None
 
 
-def decodeChunk(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> str:
+def decodeChunk(decoder: codecs.IncrementalDecoder, chunk: bytes) -> str:
     """
-    Decode C{chunk} with C{decoder}.
+    Decode C{chunk}, not the last one, with C{decoder}.
 
     @raise UnicodeDecodeError: the bytes so far cannot start valid UTF-8.
     """
-    text = decoder.decode(chunk, final)
-    if not final:
-        pending = decoder.getstate()[0]
-        if len(pending) >= 2 and pending[0] == 0xED and pending[1] > 0x9F:
-            raise UnicodeDecodeError("utf-8", pending, 0, 2, "encoded surrogate")
+    text = decoder.decode(chunk)
+    pending = decoder.getstate()[0]
+    if len(pending) >= 2 and pending[0] == 0xED and pending[1] > 0x9F:
+        raise UnicodeDecodeError("utf-8", pending, 0, 2, "encoded surrogate")
     return text
 
 
