@@ -11,14 +11,22 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.codec import (
     BytesMessage,
+    ConnectionClosedError,
     ConnectionFailed,
+    LocalProtocolError,
+    Options,
+    Ping,
+    ServerConnection,
     Version,
+    mask,
 )
 
 from ._support.codec import (
+    RFC_MASK,
     maskedFrame,
     openClient,
     openServer,
+    plainFrame,
 )
 
 
@@ -129,3 +137,220 @@ class StreamedPayloadTests(SynchronousTestCase):
         self.assertEqual([type(e) for e in events], [BytesMessage, BytesMessage])
         self.assertIs(type(events[0].data), bytes)
         self.assertEqual([e.data for e in events], [b"hello", b"x"])
+
+
+def server(**options) -> ServerConnection:
+    """
+    An open RFC 6455 server connection with C{options}.
+    """
+    return openServer(Version.RFC6455, Options(**options))
+
+
+class PeerErrorTests(SynchronousTestCase):
+    """
+    Each way a peer breaks the framing rules fails the connection with its
+    own close code and a reason that names what was wrong.
+    """
+
+    def assertFails(self, conn, data: bytes, code: int, reason: str) -> None:
+        self.assertEqual(failureOf(conn, data), (code, reason))
+
+    def test_maskedFromServer(self) -> None:
+        self.assertFails(openClient(), maskedFrame(0x81, b"hi"), 1002, "server sent a masked frame")
+
+    def test_unmaskedFromClient(self) -> None:
+        self.assertFails(server(), plainFrame(0x81, b"hi"), 1002, "client sent an unmasked frame")
+
+    def test_invalidUtf8Whole(self) -> None:
+        """
+        A whole text frame of invalid UTF-8 is reported with the decoder's
+        reason.
+        """
+        self.assertFails(
+            server(),
+            maskedFrame(0x81, b"\xff"),
+            1007,
+            "invalid UTF-8 in a text message: invalid start byte",
+        )
+
+    def test_invalidUtf8Fragment(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0x01, b"a") + maskedFrame(0x80, b"\xff"),
+            1007,
+            "invalid UTF-8 in a text message",
+        )
+
+    def test_truncatedUtf8(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0x01, b"\xc3") + maskedFrame(0x80, b""),
+            1007,
+            "invalid UTF-8 in a text message: it ends inside a character",
+        )
+
+    def test_rsvWithoutExtension(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0xC1, b"hi"),
+            1002,
+            "RSV bits 0x40 set without a negotiated extension",
+        )
+
+    def test_reservedControlOpcode(self) -> None:
+        self.assertFails(server(), maskedFrame(0x8B, b""), 1002, "reserved control opcode 0xb")
+
+    def test_fragmentedControl(self) -> None:
+        self.assertFails(server(), maskedFrame(0x09, b""), 1002, "fragmented control frame")
+
+    def test_longControl(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0x89, b"x" * 126),
+            1002,
+            "control frame with a 126-byte payload (at most 125)",
+        )
+
+    def test_control125(self) -> None:
+        """
+        A ping of 125 bytes, the most a control frame holds, is accepted.
+        """
+        events = server().receiveData(maskedFrame(0x89, b"x" * 125))
+        self.assertEqual(events, [Ping(b"x" * 125)])
+
+    def test_continuationWithoutMessage(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0x80, b"x"),
+            1002,
+            "continuation frame with no message to continue",
+        )
+
+    def test_newMessageInsideMessage(self) -> None:
+        self.assertFails(
+            server(),
+            maskedFrame(0x01, b"x") + maskedFrame(0x01, b"y"),
+            1002,
+            "new message started before the previous one finished",
+        )
+
+    def test_reservedDataOpcode(self) -> None:
+        self.assertFails(server(), maskedFrame(0x83, b"x"), 1002, "reserved data opcode 0x3")
+
+    def test_frameOverLimit(self) -> None:
+        self.assertFails(
+            server(maxFrameSize=10),
+            maskedFrame(0x81, b"x" * 11),
+            1009,
+            "frame of 11 bytes exceeds the limit of 10",
+        )
+
+    def test_frameAtLimit(self) -> None:
+        """
+        A frame of exactly C{maxFrameSize} bytes is accepted.
+        """
+        events = server(maxFrameSize=10).receiveData(maskedFrame(0x82, b"x" * 10))
+        self.assertEqual(events, [BytesMessage(b"x" * 10)])
+
+    def test_messageOverLimit(self) -> None:
+        self.assertFails(
+            server(maxMessageSize=10),
+            maskedFrame(0x01, b"x" * 6) + maskedFrame(0x80, b"x" * 6),
+            1009,
+            "message of more than 10 bytes exceeds the limit",
+        )
+
+    def test_messageAtLimit(self) -> None:
+        """
+        A fragmented message of exactly C{maxMessageSize} bytes is accepted.
+        """
+        events = server(maxMessageSize=10).receiveData(
+            maskedFrame(0x02, b"x" * 6) + maskedFrame(0x80, b"y" * 4)
+        )
+        self.assertEqual(events, [BytesMessage(b"x" * 6 + b"y" * 4)])
+
+
+class LocalErrorTests(SynchronousTestCase):
+    """
+    What this side may not send is refused with an error that says why.
+    """
+
+    def assertRaisesWith(self, exception: type, message: str, f, *args) -> None:
+        error = self.assertRaises(exception, f, *args)
+        self.assertEqual(str(error), message)
+
+    def test_longPing(self) -> None:
+        self.assertRaisesWith(
+            LocalProtocolError,
+            "control frame payload of 126 bytes; at most 125",
+            server().ping,
+            b"x" * 126,
+        )
+
+    def test_longPong(self) -> None:
+        self.assertRaisesWith(
+            LocalProtocolError,
+            "control frame payload of 126 bytes; at most 125",
+            server().pong,
+            b"x" * 126,
+        )
+
+    def test_ping125(self) -> None:
+        conn = server()
+        conn.ping(b"x" * 125)
+        self.assertEqual(conn.dataToSend(), b"\x89\x7d" + b"x" * 125)
+
+    def test_closeCodeNotSendable(self) -> None:
+        self.assertRaisesWith(
+            LocalProtocolError,
+            "close code 1005 may not be sent in a close frame",
+            server().close,
+            1005,
+        )
+
+    def test_reasonWithoutCode(self) -> None:
+        self.assertRaisesWith(
+            LocalProtocolError, "a close reason needs a close code", server().close, None, "why"
+        )
+
+    def test_longReason(self) -> None:
+        """
+        A reason is measured in bytes of UTF-8: 62 two-byte characters are
+        124 bytes, one too many; 123 bytes fit.
+        """
+        self.assertRaisesWith(
+            LocalProtocolError,
+            "close reason is 124 bytes of UTF-8; at most 123 fit",
+            server().close,
+            1000,
+            "\u00e9" * 62,
+        )
+        conn = server()
+        conn.close(1000, "r" * 123)
+        self.assertEqual(conn.dataToSend(), b"\x88\x7d\x03\xe8" + b"r" * 123)
+
+    def test_controlAfterClose(self) -> None:
+        conn = server()
+        conn.close(1000)
+        self.assertEqual(conn.dataToSend(), b"\x88\x02\x03\xe8")
+        for send in (conn.ping, conn.pong):
+            self.assertRaisesWith(
+                ConnectionClosedError,
+                "cannot send a control frame after the connection started closing",
+                send,
+                b"",
+            )
+
+    def test_clientControlFrames(self) -> None:
+        """
+        A client masks its pings, pongs and close frames, empty or not.
+        """
+        client = openClient()
+        client.ping(b"abc")
+        client.pong(b"")
+        client.close(None)
+        key = RFC_MASK
+        self.assertEqual(
+            client.dataToSend(),
+            b"\x89\x83" + key + mask(b"abc", key) + b"\x8a\x80" + key + b"\x88\x80" + key,
+        )
