@@ -31,12 +31,13 @@ CHILDREN=${MUTATION_CHILDREN:-1}
 REVISION=${MUTATION_REVISION:-HEAD}
 LIMIT=${MUTATION_TIMEOUT:-1800}
 
-# The codec's test modules that are quick and deterministic; the property
-# and fuzz modules (hypothesis) and the import check (a subprocess) are left
-# out to keep each mutant's run short.
+# The codec's test modules that are quick and deterministic, as the
+# revision has them (the copy the tests run in); the property and fuzz
+# modules (hypothesis) and the import check (a subprocess) are left out to
+# keep each mutant's run short.
 TESTS=()
-for name in framing hixie handshake options state text deflate deflateframe; do
-    if [ -f "tests/test_codec_$name.py" ]; then
+for name in framing hixie handshake options state text deflate deflateframe mutants; do
+    if git cat-file -e "$REVISION:tests/test_codec_$name.py" 2>/dev/null; then
         TESTS+=("\"tests/test_codec_$name.py\"")
     fi
 done
