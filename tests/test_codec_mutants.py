@@ -16,13 +16,16 @@ from twisted_ws.codec import (
     LocalProtocolError,
     Options,
     Ping,
+    RequestReceived,
     ServerConnection,
+    TextMessage,
     Version,
     mask,
 )
 
 from ._support.codec import (
     RFC_MASK,
+    hybiRequest,
     maskedFrame,
     openClient,
     openServer,
@@ -39,6 +42,79 @@ def failureOf(conn, data: bytes) -> tuple[int, str]:
     failed = [e for e in events if isinstance(e, ConnectionFailed)]
     assert len(failed) == 1, events
     return failed[0].code, failed[0].reason
+
+
+class RecordingExtension:
+    """
+    A negotiated extension that passes data through unchanged, records
+    every decoding call the framing makes to it, and releases C{tail} at
+    the end of each message (or, when C{perFrame}, of each frame).
+    """
+
+    def __init__(self, name: str, rsvBits: int, perFrame: bool, tail: bytes, calls: list) -> None:
+        self.name = name
+        self.rsvBits = rsvBits
+        self.perFrame = perFrame
+        self.tail = tail
+        self.calls = calls
+
+    def encodeMessage(self, payload: bytes, isText: bool) -> tuple[int, bytes]:
+        return 0, payload
+
+    def encodeFrame(self, payload: bytes, isText: bool, fin: bool) -> tuple[int, bytes]:
+        return 0, payload
+
+    def decodeChunk(self, data: bytes, rsv: int, limit: int) -> bytes:
+        self.calls.append(("chunk", self.name, bytes(data), rsv, limit))
+        return bytes(data)
+
+    def decodeEnd(self, rsv: int, limit: int) -> bytes:
+        self.calls.append(("end", self.name, rsv, limit))
+        return self.tail
+
+    def decodeFrameEnd(self, rsv: int, limit: int) -> bytes:
+        self.calls.append(("frameEnd", self.name, rsv, limit))
+        return self.tail
+
+    def responseParams(self) -> str:
+        return self.name
+
+
+class RecordingFactory:
+    """
+    Negotiates a L{RecordingExtension} named C{name}.
+    """
+
+    def __init__(self, name: str, rsvBits: int, perFrame: bool, tail: bytes, calls: list) -> None:
+        self.name = name
+        self._args = (rsvBits, perFrame, tail, calls)
+
+    def acceptOffer(self, offers: list) -> RecordingExtension:
+        return RecordingExtension(self.name, *self._args)
+
+    def offer(self) -> str:
+        return self.name
+
+    def acceptResponse(self, params: dict) -> RecordingExtension:
+        return RecordingExtension(self.name, *self._args)
+
+
+def recordingServer(*specs: tuple[str, int, bool, bytes]) -> tuple[ServerConnection, list]:
+    """
+    An open server connection (maxMessageSize 100) that negotiated a
+    L{RecordingExtension} for each (name, rsvBits, perFrame, tail) of
+    C{specs}, in that order, and the list their calls are recorded in.
+    """
+    calls: list = []
+    factories = tuple(RecordingFactory(*spec, calls) for spec in specs)
+    conn = ServerConnection(Options(extensions=factories, maxMessageSize=100))
+    offer = ", ".join(spec[0] for spec in specs)
+    events = conn.receiveData(hybiRequest(extra=f"Sec-WebSocket-Extensions: {offer}\r\n"))
+    assert [type(e) for e in events] == [RequestReceived], events
+    conn.accept()
+    response = conn.dataToSend()
+    assert f"Sec-WebSocket-Extensions: {offer}\r\n".encode() in response, response
+    return conn, calls
 
 
 class CloseFrameErrorTests(SynchronousTestCase):
@@ -269,6 +345,18 @@ class PeerErrorTests(SynchronousTestCase):
         )
         self.assertEqual(events, [BytesMessage(b"x" * 6 + b"y" * 4)])
 
+    def test_fragmentAtLimitAfterMessage(self) -> None:
+        """
+        The size of a fragmented message just received does not count against the
+        next one: a first fragment of exactly C{maxMessageSize} bytes is
+        accepted after it.
+        """
+        conn = server(maxMessageSize=10)
+        first = maskedFrame(0x01, b"x") + maskedFrame(0x80, b"")
+        self.assertEqual(conn.receiveData(first), [TextMessage("x")])
+        events = conn.receiveData(maskedFrame(0x01, b"y" * 10) + maskedFrame(0x80, b""))
+        self.assertEqual(events, [TextMessage("y" * 10)])
+
 
 class LocalErrorTests(SynchronousTestCase):
     """
@@ -353,4 +441,93 @@ class LocalErrorTests(SynchronousTestCase):
         self.assertEqual(
             client.dataToSend(),
             b"\x89\x83" + key + mask(b"abc", key) + b"\x8a\x80" + key + b"\x88\x80" + key,
+        )
+
+
+class ExtensionCallTests(SynchronousTestCase):
+    """
+    The calls the framing makes to the negotiated extensions while a
+    message arrives: which extensions decode which data, with which RSV
+    bits, and with what room left under C{maxMessageSize}.
+    """
+
+    def test_onlyTheExtensionsOfTheBits(self) -> None:
+        """
+        A message whose first frame carries only the second extension's bit
+        is decoded by that extension alone, each chunk with the room left
+        under the limit, and its tail is taken at the message's end.
+        """
+        conn, calls = recordingServer(("rec-a", 0x40, False, b"A"), ("rec-b", 0x20, False, b"B"))
+        events = conn.receiveData(maskedFrame(0x21, b"ab") + maskedFrame(0x80, b"cd"))
+        self.assertEqual(events, [TextMessage("abcdB")])
+        self.assertEqual(
+            calls,
+            [
+                ("chunk", "rec-b", b"ab", 0x20, 100),
+                ("chunk", "rec-b", b"cd", 0x20, 98),
+                ("end", "rec-b", 0x20, 96),
+            ],
+        )
+
+    def test_tailThroughEarlierExtension(self) -> None:
+        """
+        With both bits set, the last negotiated extension decodes first, and
+        its tail goes through the earlier one, whose own tail then has one
+        byte less room.
+        """
+        conn, calls = recordingServer(("rec-a", 0x40, False, b"A"), ("rec-b", 0x20, False, b"B"))
+        events = conn.receiveData(maskedFrame(0x61, b"ab") + maskedFrame(0x80, b"cd"))
+        self.assertEqual(events, [TextMessage("abcdBA")])
+        self.assertEqual(
+            calls,
+            [
+                ("chunk", "rec-b", b"ab", 0x60, 100),
+                ("chunk", "rec-a", b"ab", 0x60, 100),
+                ("chunk", "rec-b", b"cd", 0x60, 98),
+                ("chunk", "rec-a", b"cd", 0x60, 98),
+                ("end", "rec-b", 0x60, 96),
+                ("chunk", "rec-a", b"B", 0x60, 96),
+                ("end", "rec-a", 0x60, 95),
+            ],
+        )
+
+    def test_perFrameExtensions(self) -> None:
+        """
+        Extensions that encode frames decode only the frames that carry
+        their bits, are asked for their tail at the end of each such frame
+        (not after each chunk), and a later one's tail goes through the
+        earlier one.
+        """
+        conn, calls = recordingServer(("rec-f", 0x10, True, b"F"), ("rec-g", 0x20, True, b"G"))
+        events = conn.receiveData(maskedFrame(0x11, b"ab") + maskedFrame(0xB0, b"cd"))
+        self.assertEqual(events, [TextMessage("abFcdGF")])
+        self.assertEqual(
+            calls,
+            [
+                ("chunk", "rec-f", b"ab", 0x10, 100),
+                ("frameEnd", "rec-f", 0x10, 98),
+                ("chunk", "rec-g", b"cd", 0x30, 97),
+                ("chunk", "rec-f", b"cd", 0x30, 97),
+                ("frameEnd", "rec-g", 0x30, 95),
+                ("chunk", "rec-f", b"G", 0x30, 95),
+                ("frameEnd", "rec-f", 0x30, 94),
+            ],
+        )
+
+    def test_perFrameStreamed(self) -> None:
+        """
+        A frame of a per-frame extension that arrives in two reads is
+        decoded chunk by chunk and its tail taken once, at its end.
+        """
+        conn, calls = recordingServer(("rec-f", 0x10, True, b"F"))
+        frame = maskedFrame(0x92, b"abcd")
+        self.assertEqual(conn.receiveData(frame[:8]), [])
+        self.assertEqual(conn.receiveData(frame[8:]), [BytesMessage(b"abcdF")])
+        self.assertEqual(
+            calls,
+            [
+                ("chunk", "rec-f", b"ab", 0x10, 100),
+                ("chunk", "rec-f", b"cd", 0x10, 98),
+                ("frameEnd", "rec-f", 0x10, 96),
+            ],
         )
