@@ -7,10 +7,13 @@ codec's public API.
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_ws.codec import (
     BytesMessage,
+    ClientConnection,
     ConnectionClosedError,
     ConnectionFailed,
     LocalProtocolError,
@@ -24,6 +27,7 @@ from twisted_ws.codec import (
 )
 
 from ._support.codec import (
+    HYBI_RESPONSE,
     RFC_MASK,
     hybiRequest,
     maskedFrame,
@@ -46,9 +50,10 @@ def failureOf(conn, data: bytes) -> tuple[int, str]:
 
 class RecordingExtension:
     """
-    A negotiated extension that passes data through unchanged, records
-    every decoding call the framing makes to it, and releases C{tail} at
-    the end of each message (or, when C{perFrame}, of each frame).
+    A negotiated extension that passes data through unchanged (setting its
+    RSV bits on what it encodes), records every call the framing makes to
+    it, and releases C{tail} at the end of each message (or, when
+    C{perFrame}, of each frame) it decodes.
     """
 
     def __init__(self, name: str, rsvBits: int, perFrame: bool, tail: bytes, calls: list) -> None:
@@ -59,10 +64,12 @@ class RecordingExtension:
         self.calls = calls
 
     def encodeMessage(self, payload: bytes, isText: bool) -> tuple[int, bytes]:
-        return 0, payload
+        self.calls.append(("encode", self.name, payload, isText))
+        return self.rsvBits, payload
 
     def encodeFrame(self, payload: bytes, isText: bool, fin: bool) -> tuple[int, bytes]:
-        return 0, payload
+        self.calls.append(("encodeFrame", self.name, payload, isText, fin))
+        return self.rsvBits, payload
 
     def decodeChunk(self, data: bytes, rsv: int, limit: int) -> bytes:
         self.calls.append(("chunk", self.name, bytes(data), rsv, limit))
@@ -99,15 +106,18 @@ class RecordingFactory:
         return RecordingExtension(self.name, *self._args)
 
 
-def recordingServer(*specs: tuple[str, int, bool, bytes]) -> tuple[ServerConnection, list]:
+def recordingServer(
+    *specs: tuple[str, int, bool, bytes], **options: Any
+) -> tuple[ServerConnection, list]:
     """
-    An open server connection (maxMessageSize 100) that negotiated a
-    L{RecordingExtension} for each (name, rsvBits, perFrame, tail) of
-    C{specs}, in that order, and the list their calls are recorded in.
+    An open server connection (maxMessageSize 100, and C{options}) that
+    negotiated a L{RecordingExtension} for each (name, rsvBits, perFrame,
+    tail) of C{specs}, in that order, and the list their calls are recorded
+    in.
     """
     calls: list = []
     factories = tuple(RecordingFactory(*spec, calls) for spec in specs)
-    conn = ServerConnection(Options(extensions=factories, maxMessageSize=100))
+    conn = ServerConnection(Options(extensions=factories, maxMessageSize=100, **options))
     offer = ", ".join(spec[0] for spec in specs)
     events = conn.receiveData(hybiRequest(extra=f"Sec-WebSocket-Extensions: {offer}\r\n"))
     assert [type(e) for e in events] == [RequestReceived], events
@@ -529,5 +539,113 @@ class ExtensionCallTests(SynchronousTestCase):
                 ("chunk", "rec-f", b"ab", 0x10, 100),
                 ("chunk", "rec-f", b"cd", 0x10, 98),
                 ("frameEnd", "rec-f", 0x10, 96),
+            ],
+        )
+
+
+class FragmentationTests(SynchronousTestCase):
+    """
+    With C{fragmentSize}, a message longer than it is sent in frames of that
+    size, the last holding the rest; one no longer goes in one frame.
+    """
+
+    def sent(self, text: str) -> bytes:
+        conn = server(fragmentSize=4)
+        conn.sendTextMessage(text)
+        return conn.dataToSend()
+
+    def test_rest(self) -> None:
+        self.assertEqual(self.sent("abcdefghij"), b"\x01\x04abcd\x00\x04efgh\x80\x02ij")
+
+    def test_multiple(self) -> None:
+        self.assertEqual(self.sent("abcdefgh"), b"\x01\x04abcd\x80\x04efgh")
+
+    def test_exactlyOneFragment(self) -> None:
+        self.assertEqual(self.sent("abcd"), b"\x81\x04abcd")
+
+    def test_empty(self) -> None:
+        self.assertEqual(self.sent(""), b"\x81\x00")
+
+
+class ClientMaskTests(SynchronousTestCase):
+    """
+    A client takes its masking keys four bytes at a time from blocks of 256
+    random bytes, asking for the next block only when one is used up.
+    """
+
+    def test_maskBlocks(self) -> None:
+        requests: list[int] = []
+
+        def randomSource(n: int) -> bytes:
+            requests.append(n)
+            if n == 16:
+                return b"the sample nonce"
+            return bytes(range(n))
+
+        client = ClientConnection("server.example.com", "/chat", randomSource=randomSource)
+        client.dataToSend()
+        client.receiveData(HYBI_RESPONSE)
+        self.assertEqual(requests, [16])
+        for _ in range(64):
+            client.sendBytesMessage(b"")
+        frames = client.dataToSend()
+        self.assertEqual(requests, [16, 256])
+        self.assertEqual(
+            frames, b"".join(b"\x82\x80" + bytes(range(i, i + 4)) for i in range(0, 256, 4))
+        )
+        client.sendBytesMessage(b"")
+        self.assertEqual(client.dataToSend(), b"\x82\x80\x00\x01\x02\x03")
+        self.assertEqual(requests, [16, 256, 256])
+
+
+class ExtensionEncodingTests(SynchronousTestCase):
+    """
+    The calls the framing makes to the negotiated extensions while a
+    message is sent, and the RSV bits of the frames that result.
+    """
+
+    def test_perMessageAndPerFrame(self) -> None:
+        """
+        A per-message extension encodes the whole message, then each
+        fragment is encoded by every per-frame extension, in the order they
+        were negotiated, told whether it is text and whether it is the last;
+        the first frame carries every extension's bits, the others the
+        per-frame extensions' bits only.
+        """
+        conn, calls = recordingServer(
+            ("rec-a", 0x40, False, b""), ("rec-f", 0x10, True, b""), ("rec-g", 0x20, True, b"")
+        )
+        conn.sendTextMessage("abcde")
+        conn.sendBytesMessage(b"xy")
+        self.assertEqual(conn.dataToSend(), b"\xf1\x05abcde\xf2\x02xy")
+        self.assertEqual(
+            calls,
+            [
+                ("encode", "rec-a", b"abcde", True),
+                ("encodeFrame", "rec-f", b"abcde", True, True),
+                ("encodeFrame", "rec-g", b"abcde", True, True),
+                ("encode", "rec-a", b"xy", False),
+                ("encodeFrame", "rec-f", b"xy", False, True),
+                ("encodeFrame", "rec-g", b"xy", False, True),
+            ],
+        )
+
+    def test_perFrameFragments(self) -> None:
+        """
+        With C{fragmentSize}, each fragment is encoded on its own, and only
+        the last is told it is.
+        """
+        conn, calls = recordingServer(
+            ("rec-f", 0x10, True, b""), ("rec-g", 0x20, True, b""), fragmentSize=3
+        )
+        conn.sendBytesMessage(b"abcde")
+        self.assertEqual(conn.dataToSend(), b"\x32\x03abc\xb0\x02de")
+        self.assertEqual(
+            calls,
+            [
+                ("encodeFrame", "rec-f", b"abc", False, False),
+                ("encodeFrame", "rec-g", b"abc", False, False),
+                ("encodeFrame", "rec-f", b"de", False, True),
+                ("encodeFrame", "rec-g", b"de", False, True),
             ],
         )
