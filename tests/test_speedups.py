@@ -222,3 +222,56 @@ class DisableSpeedupsTests(SynchronousTestCase):
         env = dict(os.environ)
         env["TWISTED_WS_NO_SPEEDUPS"] = "1"
         self.assertEqual(_maskModuleInSubprocess(env), "False")
+
+
+class MessageTotalsTests(SynchronousTestCase):
+    """
+    L{twisted_ws.codec.messageTotals} adds up the messages of a list of
+    events, compiled or in Python, with the same result.
+    """
+
+    def events(self) -> list[object]:
+        from twisted_ws.codec import BytesMessage, CloseReceived, Ping, TextMessage
+
+        class Other(BytesMessage):
+            __slots__ = ()
+
+        return [
+            BytesMessage(b"abc"),
+            TextMessage("h\u00e9", "h\u00e9".encode()),
+            Ping(b"ping"),
+            BytesMessage(bytearray(b"12345")),
+            TextMessage(None, b"x" * 70000),
+            CloseReceived(1000, ""),
+            # A subclass is not one of the message classes: not counted.
+            Other(b"zz"),
+        ]
+
+    def test_python(self) -> None:
+        """
+        The pure-Python routine counts only exact L{TextMessage} and
+        L{BytesMessage} events, text by its UTF-8 bytes.
+        """
+        from twisted_ws.codec import _events
+
+        self.assertEqual(_events._messageTotals(self.events()), (2, 70003, 2, 8))
+        self.assertEqual(_events._messageTotals(()), (0, 0, 0, 0))
+
+    def test_compiled(self) -> None:
+        """
+        The compiled routine gives the same totals for a list or a tuple,
+        and raises for what is not a sequence.
+        """
+        if _speedups is None:
+            if _inCI:
+                self.fail(f"twisted_ws.codec._speedups must be built in CI: {_importError}")
+            raise self.skipTest(f"not built: {_importError}")
+        from twisted_ws.codec import BytesMessage, TextMessage, messageTotals
+
+        events = self.events()
+        self.assertEqual(messageTotals(events), (2, 70003, 2, 8))
+        self.assertEqual(
+            _speedups.messageTotals(tuple(events), BytesMessage, TextMessage), (2, 70003, 2, 8)
+        )
+        self.assertRaises(TypeError, _speedups.messageTotals, 5, BytesMessage, TextMessage)
+        self.assertRaises(TypeError, _speedups.messageTotals, events)

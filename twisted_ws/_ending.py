@@ -56,7 +56,7 @@ class ConnectionEnding(protocol.Protocol):
     _bytesOut: int
     reactor: Any
 
-    def _deliver(self, events: Sequence[Any]) -> None:
+    def _deliverHeld(self, events: Sequence[Any]) -> None:
         raise NotImplementedError
 
     def _timersToArm(self) -> ConnectionTimers:
@@ -123,6 +123,26 @@ class ConnectionEnding(protocol.Protocol):
         else:
             self.transport.loseConnection()
 
+    def _hold(self, events: Sequence[Any]) -> None:
+        """
+        Hold C{events} until the application resumes reading.
+        """
+        pending = self._pending
+        if isinstance(pending, list):
+            pending.extend(events)
+        else:
+            self._pending = [*pending, *events]
+
+    def _holdAfter(self, events: Sequence[Any], event: object) -> None:
+        """
+        The application paused reading while handling C{event}: hold the
+        events that follow it until it resumes.
+        """
+        for i, candidate in enumerate(events):
+            if candidate is event:
+                self._hold(events[i + 1 :])
+                return
+
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         if self._lost:
             return
@@ -135,7 +155,7 @@ class ConnectionEnding(protocol.Protocol):
             # before it learns that the connection is gone.
             pending, self._pending = self._pending, ()
             self._readPaused = False
-            self._deliver(pending)
+            self._deliverHeld(pending)
         codec = self.codec
         codec.receiveEOF()
         closed = self._closedReason(reason)

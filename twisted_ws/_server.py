@@ -18,15 +18,14 @@ from twisted.python.failure import Failure
 from . import Options
 from ._app import WebSocketProtocol
 from ._errors import AbnormalClose, RejectConnection
-from ._metrics import utf8Size
+from ._metrics import _FOLD_AT, utf8Size
 from ._transport import _BATCH_BYTES, _BATCH_ITEMS, WebSocketConnection
 from .codec import (
-    BytesMessage,
     ConnectionClosedError,
     LocalProtocolError,
     ServerConnection,
     State,
-    TextMessage,
+    messageTotals,
 )
 
 if TYPE_CHECKING:
@@ -238,45 +237,20 @@ class _CountedServerConnection(WebSocketServerConnection):
         self._flush()
 
     def _flush(self) -> None:
-        self._stats.foldIfLong()
+        # ConnectionStats.foldIfLong, inline.
+        stats = self._stats
+        if len(stats.binarySentSizes) > _FOLD_AT or len(stats.textSentSizes) > _FOLD_AT:
+            stats.fold()
         _flush(self)
 
     def _deliver(self, events: Sequence[Any]) -> None:
-        # WireProtocol._deliver with each message counted as it is handed
-        # to the application (events held while it paused reading are
-        # counted when they are delivered).
-        if self._readPaused:
-            self._hold(events)
-            return
-        app = self.application
-        utf8 = self._wantUtf8
-        text = binary = textBytes = binaryBytes = 0
-        try:
-            for event in events:
-                cls = event.__class__
-                if cls is BytesMessage:
-                    data = event.data
-                    binary += 1
-                    binaryBytes += len(data)
-                    app.bytesMessageReceived(data)  # type: ignore[union-attr]
-                elif cls is TextMessage:
-                    text += 1
-                    textBytes += len(event.utf8)
-                    if utf8:
-                        app.utf8MessageReceived(event.utf8)  # type: ignore[union-attr]
-                    else:
-                        app.textMessageReceived(event.data)  # type: ignore[union-attr]
-                else:
-                    self._otherEvent(event)
-                    app = self.application
-                    utf8 = self._wantUtf8
-                if self._readPaused:
-                    self._holdAfter(events, event)
-                    break
-        except Exception:
-            self._applicationError(Failure())
-        finally:
+        # Messages are counted as they arrive, in one compiled pass per
+        # read; those held while the application paused reading reach it
+        # later through _deliverHeld, uncounted.
+        text, textBytes, binary, binaryBytes = messageTotals(events)
+        if text or binary:
             self._stats.received(text, textBytes, binary, binaryBytes)
+        _deliver(self, events)
 
     def sendPreparedMessage(self, message: Any) -> None:
         data = message.data
@@ -288,6 +262,7 @@ class _CountedServerConnection(WebSocketServerConnection):
 
 
 _flush = WebSocketServerConnection._flush
+_deliver = WebSocketServerConnection._deliver
 
 
 class WebSocketServerFactory(protocol.Factory):

@@ -195,7 +195,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
         if pending:
             self._inReceive = True
             try:
-                self._deliver(pending)
+                self._deliverHeld(pending)
             finally:
                 self._inReceive = False
             self._flush()

@@ -203,25 +203,10 @@ class WireProtocol(ConnectionEnding):
         except Exception:
             self._applicationError(Failure())
 
-    def _hold(self, events: Sequence[Any]) -> None:
-        """
-        Hold C{events} until the application resumes reading.
-        """
-        pending = self._pending
-        if isinstance(pending, list):
-            pending.extend(events)
-        else:
-            self._pending = [*pending, *events]
-
-    def _holdAfter(self, events: Sequence[Any], event: object) -> None:
-        """
-        The application paused reading while handling C{event}: hold the
-        events that follow it until it resumes.
-        """
-        for i, candidate in enumerate(events):
-            if candidate is event:
-                self._hold(events[i + 1 :])
-                return
+    #: Delivers the events held while the application paused reading.  A
+    #: connection that counts what it receives counts in L{_deliver}, as
+    #: events arrive, and not again here.
+    _deliverHeld = _deliver
 
     def _otherEvent(self, event: Any) -> None:
         cls = event.__class__

@@ -44,6 +44,7 @@ from ._events import (
     Pong,
     RequestReceived,
     TextMessage,
+    messageTotals,
 )
 from ._extensions import Extension, ExtensionFactory, formatExtension, parseExtensions
 from ._handshake import HandshakeRequest, acceptKey, hixie76Challenge, hixie76KeyNumber
@@ -68,6 +69,7 @@ __all__ = [
     "DeflateFrame",
     "DeflateFrameExtension",
     "Event",
+    "messageTotals",
     "Extension",
     "ExtensionFactory",
     "HandshakeError",

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._accel import speedups
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._errors import PeerError
     from ._extensions import Extension
     from ._handshake import HandshakeRequest
@@ -29,6 +33,7 @@ __all__ = [
     "Pong",
     "CloseReceived",
     "ConnectionFailed",
+    "messageTotals",
 ]
 
 
@@ -254,6 +259,37 @@ class ConnectionFailed(Event):
         self.code = code
         self.reason = reason
 
+
+def _messageTotals(events: Sequence[Any]) -> tuple[int, int, int, int]:
+    text = textBytes = binary = binaryBytes = 0
+    for event in events:
+        cls = event.__class__
+        if cls is BytesMessage:
+            binary += 1
+            binaryBytes += len(event.data)
+        elif cls is TextMessage:
+            text += 1
+            textBytes += len(event.utf8)
+    return text, textBytes, binary, binaryBytes
+
+
+def messageTotals(events: Sequence[Any]) -> tuple[int, int, int, int]:
+    """
+    Add up the messages in a sequence of events, such as C{receiveData}
+    returns:
+    what a layer that counts its traffic needs once per read.
+
+    @return: C{(text, textBytes, binary, binaryBytes)}: the number of
+        L{TextMessage} events and the UTF-8 bytes of their text, and the
+        number of L{BytesMessage} events and their bytes.  Other events
+        are not counted.
+    """
+    if _compiled is not None:
+        return _compiled(events, BytesMessage, TextMessage)  # type: ignore[no-any-return]
+    return _messageTotals(events)
+
+
+_compiled = getattr(speedups, "messageTotals", None)
 
 #: Former names, kept for one release (see L{twisted_ws.codec.__getattr__}).
 DEPRECATED_NAMES = {"BinaryMessage": "BytesMessage", "ProtocolError": "ConnectionFailed"}
