@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_ws.codec import (
     BytesMessage,
     ClientConnection,
+    CloseReceived,
     ConnectionClosedError,
     ConnectionFailed,
     LocalProtocolError,
@@ -648,4 +649,75 @@ class ExtensionEncodingTests(SynchronousTestCase):
                 ("encodeFrame", "rec-f", b"de", False, True),
                 ("encodeFrame", "rec-g", b"de", False, True),
             ],
+        )
+
+
+def closingOf(conn) -> tuple:
+    """
+    What C{conn} says of its closing: state name, close code and reason,
+    whether it was clean, started by the peer, owes its close frame, and
+    should end TCP.
+    """
+    return (
+        conn.state.name,
+        conn.closeCode,
+        conn.closeReason,
+        conn.wasClean,
+        conn.closedByPeer,
+        conn.closeAnswerPending,
+        conn.shouldCloseTransport,
+    )
+
+
+class ClosingReadingTests(SynchronousTestCase):
+    """
+    The readings of a connection's closing at each step of the ways it
+    closes.
+    """
+
+    def test_open(self) -> None:
+        """
+        An open connection has no close code, an empty reason, and nothing
+        else set.
+        """
+        self.assertEqual(closingOf(server()), ("OPEN", None, "", False, False, False, False))
+
+    def test_peerCloses(self) -> None:
+        conn = server()
+        events = conn.receiveData(maskedFrame(0x88, b"\x03\xe9bye"))
+        self.assertEqual(events, [CloseReceived(1001, "bye")])
+        self.assertEqual(closingOf(conn), ("REMOTE_CLOSING", 1001, "bye", True, True, True, True))
+        conn.answerClose()
+        self.assertEqual(conn.dataToSend(), b"\x88\x02\x03\xe9")
+        self.assertEqual(closingOf(conn), ("CLOSED", 1001, "bye", True, True, False, True))
+
+    def test_thisSideCloses(self) -> None:
+        conn = server()
+        conn.close(1000, "done")
+        self.assertEqual(closingOf(conn), ("LOCAL_CLOSING", None, "", False, False, False, False))
+        conn.receiveData(maskedFrame(0x88, b"\x03\xe8"))
+        self.assertEqual(closingOf(conn), ("CLOSED", 1000, "", True, False, False, True))
+
+    def test_peerError(self) -> None:
+        conn = server()
+        conn.receiveData(maskedFrame(0x83, b""))
+        expected = ("REMOTE_CLOSING", 1002, "reserved data opcode 0x3", False, False, True, True)
+        self.assertEqual(closingOf(conn), expected)
+        self.assertEqual(conn.dataToSend(), b"\x88\x02\x03\xea")
+        self.assertEqual(closingOf(conn), ("CLOSED",) + expected[1:5] + (False, True))
+
+    def test_endedWithoutClosing(self) -> None:
+        conn = server()
+        self.assertEqual(conn.receiveEOF(), [])
+        self.assertEqual(
+            closingOf(conn),
+            (
+                "CLOSED",
+                1006,
+                "connection ended without a closing handshake",
+                False,
+                True,
+                False,
+                True,
+            ),
         )
