@@ -152,6 +152,7 @@ class DeflateExtension:
         "_compressor",
         "_decompressor",
         "_inflating",
+        "_sharedKey",
     )
 
     def __init__(
@@ -180,6 +181,17 @@ class DeflateExtension:
         self._decompressor: zlib._Decompress | None = None
         # Whether the message being received had data.
         self._inflating = False
+        # The settings are fixed for the connection's life, and a broadcast
+        # asks for the key once per receiver: it is built once.
+        self._sharedKey: Hashable | None = None
+        if localNoContextTakeover:
+            self._sharedKey = (
+                "deflate",
+                _compressWindow(localWindowBits),
+                compressionLevel,
+                memLevel,
+                minSize,
+            )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {formatExtension(self.name, self._params)!r}>"
@@ -247,15 +259,7 @@ class DeflateExtension:
         equal key; L{None} when the encoding depends on the messages sent
         before (context takeover).
         """
-        if not self.localNoContextTakeover:
-            return None
-        return (
-            "deflate",
-            _compressWindow(self.localWindowBits),
-            self.compressionLevel,
-            self.memLevel,
-            self.minSize,
-        )
+        return self._sharedKey
 
     # Receiving.
 
@@ -355,6 +359,12 @@ def sharedEncodingKeyOf(extensions: Sequence[object]) -> Hashable | None:
 
     With no extension the key is the empty tuple: the message as it is.
     """
+    if len(extensions) == 1:
+        # The common case (permessage-deflate alone), asked once per
+        # receiver of a broadcast.
+        method = getattr(extensions[0], "sharedEncodingKey", None)
+        key = method() if method is not None else None
+        return None if key is None else (key,)
     keys = []
     for ext in extensions:
         method = getattr(ext, "sharedEncodingKey", None)
