@@ -11,6 +11,10 @@ from ._options import Version
 
 __all__ = ["PreparedMessage"]
 
+#: The versions framed the hixie way (what C{Version.isHixie} says, without
+#: its call on every send of a broadcast).
+_HIXIE = (Version.HIXIE75, Version.HIXIE76)
+
 
 class PreparedMessage:
     """
@@ -52,7 +56,7 @@ class PreparedMessage:
 
         @raise LocalProtocolError: a binary message for a hixie version.
         """
-        if version.isHixie:
+        if version in _HIXIE:
             if not self.isText:
                 raise LocalProtocolError(f"{version.label} has no binary messages")
             if self._hixie is None:
