@@ -82,7 +82,8 @@ class Attempt:
         self.timedOut = False
         self.cancelled = False
         self.hops = 0
-        self._seen: set[str] = set()
+        #: The URLs connected to, to stop a redirect loop (few: a list).
+        self._seen: list[str] = []
         self._connecting: defer.Deferred[Any] | None = None
         self._connection: WebSocketClientConnection | None = None
         self._deadline: IDelayedCall | None = None
@@ -90,7 +91,7 @@ class Attempt:
             self._deadline = self.reactor.callLater(self.openTimeout, self._timeout)
 
     def start(self, url: WebSocketURL) -> None:
-        self._seen.add(url.url)
+        self._seen.append(url.url)
         self._connection = None
         endpoint = self.endpoint.endpointFor(url)
         d = self._connecting = endpoint.connect(_HopFactory(self, url))

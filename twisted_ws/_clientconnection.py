@@ -62,29 +62,29 @@ class WebSocketClientConnection(WebSocketConnection):
     # bookkeeping is simpler as plain attributes.
 
     def __init__(self, attempt: Attempt, url: WebSocketURL) -> None:
-        endpoint = attempt.endpoint
         super().__init__(attempt.connectionOptions, attempt.reactor)
+        # What the request is built from (version, origin, subprotocols,
+        # extensions, headers): the endpoint's, read when it is built.
+        self._endpoint = attempt.endpoint
         self.url = url
         self._attempt: Attempt | None = attempt
         self._head = b""
         self._refusal: tuple[InvalidStatus, int | None] | None = None
         self._body = b""
         self._redirected = False
-        self._codecArguments = dict(
+
+    def _buildCodec(self) -> ClientConnection:
+        url, endpoint = self.url, self._endpoint
+        return ClientConnection(
+            url.hostHeader,
+            url.resource,
+            secure=url.secure,
+            options=self.options,
             version=endpoint.version,
             origin=endpoint.origin,
             subprotocols=endpoint.subprotocols,
             extensions=endpoint.extensions,
             headers=endpoint.headers,
-        )
-
-    def _buildCodec(self) -> ClientConnection:
-        return ClientConnection(
-            self.url.hostHeader,
-            self.url.resource,
-            secure=self.url.secure,
-            options=self.options,
-            **self._codecArguments,  # type: ignore[arg-type]
         )
 
     def connectionMade(self) -> None:

@@ -88,17 +88,19 @@ class ClientHandshake:
         self.subprotocols = tuple(subprotocols)
         self.extensionFactories = tuple(extensions)
         self.location = ("wss://" if secure else "ws://") + host + path
-        if origin is None and version.isHixie:
+        hixie = self._hixie = version.isHixie
+        if origin is None and hixie:
             origin = ("https://" if secure else "http://") + host
         self.origin = origin
         self.bodyLength = 0
         self._headEnd = -1
         lines = [f"GET {path} HTTP/1.1\r\n"]
-        if version.isHixie:
+        if hixie:
             body = self._hixieLines(lines, randomSource)
         else:
             body = self._hybiLines(lines, randomSource)
-        lines.extend(formatHeaders(headers))
+        if headers:
+            lines.extend(formatHeaders(headers))
         lines.append("\r\n")
         self.request = "".join(lines).encode("iso-8859-1") + body
 
@@ -210,7 +212,7 @@ class ClientHandshake:
         if "upgrade" not in tokens(headerValues(byName, "connection")):
             raise InvalidHeader("response's Connection header lacks upgrade", "Connection")
         extensions: tuple[Extension, ...] = ()
-        if self.version.isHixie:
+        if self._hixie:
             protos = self._verifyHixie(byName, body)
         else:
             accept = headerValues(byName, "sec-websocket-accept")
