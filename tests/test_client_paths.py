@@ -69,6 +69,32 @@ class EndpointChoiceTests(SynchronousTestCase):
             endpoint = self.endpointFor("ws://127.0.0.1/", timeout=3, bindAddress=given)
             self.assertEqual((endpoint._timeout, endpoint._bindAddress), (3, ("127.0.0.2", 0)))
 
+    def test_reused(self) -> None:
+        """
+        The endpoint of an address is made once and reused by the next
+        connects; a change of the connect timeout or bind address gets a
+        new one.
+        """
+        factory = StandardEndpointFactory(MemoryReactorClock(), None, None, None, False)
+        url = parseURL("ws://127.0.0.1:8080/")
+        first = factory.endpointForURL(url)
+        self.assertIs(factory.endpointForURL(url), first)
+        self.assertIsNot(factory.endpointForURL(parseURL("ws://127.0.0.1:8081/")), first)
+        factory.connectTimeout = 5
+        second = factory.endpointForURL(url)
+        self.assertEqual(second._timeout, 5)
+        factory.bindAddress = "127.0.0.2"
+        self.assertEqual(factory.endpointForURL(url)._bindAddress, ("127.0.0.2", 0))
+
+    def test_reuseBounded(self) -> None:
+        """
+        At most 64 endpoints are kept.
+        """
+        factory = StandardEndpointFactory(MemoryReactorClock(), None, None, None, False)
+        for port in range(1, 200):
+            factory.endpointForURL(parseURL(f"ws://127.0.0.1:{port}/"))
+        self.assertLessEqual(len(factory._tcpEndpoints), 64)
+
     def test_defaultTimeout(self) -> None:
         """
         Without a connect timeout, the endpoint has Twisted's default of 30 s.

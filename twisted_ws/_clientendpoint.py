@@ -7,6 +7,7 @@ endpoint of each URL (TCP, an HTTP proxy's tunnel, TLS).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
     from .codec import ExtensionFactory
 
 __all__ = ["StandardEndpointFactory", "WebSocketClientEndpoint", "WebSocketClientFactory"]
+
+
+@functools.lru_cache(maxsize=256)
+def _isLoopback(host: str) -> bool:
+    """
+    Whether C{host} is a loopback host, which never goes through a proxy;
+    remembered, as each connect to the same host asks again.
+    """
+    from ._proxy import _isLoopback
+
+    return _isLoopback(host)
 
 
 class StandardEndpointFactory:
@@ -49,6 +61,9 @@ class StandardEndpointFactory:
             # Checked now: a bad proxy URL is an error of the caller's.
             parseProxyURL(proxy)
         self.proxy = proxy
+        # The TCP endpoints of IP addresses, which can be reused: at most a
+        # few per factory (its URLs, their redirects), bounded all the same.
+        self._tcpEndpoints: dict[tuple[Any, ...], IStreamClientEndpoint] = {}
 
     def proxyFor(self, url: WebSocketURL) -> Any:
         """
@@ -60,6 +75,8 @@ class StandardEndpointFactory:
 
         proxy = self.proxy
         if proxy is None or proxy is True:
+            if _isLoopback(url.host):
+                return None
             return proxyFromEnvironment(url)
         if not proxy:
             return None
@@ -88,27 +105,36 @@ class StandardEndpointFactory:
         The TCP endpoint to C{host} and C{port}: a L{HostnameEndpoint} for
         a name, or the plain TCP endpoint of an IP address, which has
         nothing to resolve and costs far less per connection (no lookup
-        in a thread, no IDNA check, no staggered attempts).
+        in a thread, no IDNA check, no staggered attempts), and is made
+        once and reused.
         """
         from twisted.internet import endpoints
         from twisted.internet.abstract import isIPAddress, isIPv6Address
 
-        kwargs: dict[str, Any] = {}
-        if self.connectTimeout is not None:
-            kwargs["timeout"] = self.connectTimeout
-        bindAddress = self.bindAddress
+        timeout, bindAddress = self.connectTimeout, self.bindAddress
         if bindAddress is not None:
             # As HostnameEndpoint takes it: a host alone, or (host, port).
             if isinstance(bindAddress, (bytes, str)):
                 bindAddress = (bindAddress, 0)
             if isinstance(bindAddress, tuple) and isinstance(bindAddress[0], bytes):
                 bindAddress = (bindAddress[0].decode(), bindAddress[1])
+        kwargs: dict[str, Any] = {}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        if bindAddress is not None:
             kwargs["bindAddress"] = bindAddress
-        if isIPAddress(host):
-            return endpoints.TCP4ClientEndpoint(self.reactor, host, port, **kwargs)
-        if isIPv6Address(host):
-            return endpoints.TCP6ClientEndpoint(self.reactor, host, port, **kwargs)
-        return endpoints.HostnameEndpoint(self.reactor, host, port, **kwargs)
+        if not (isIPAddress(host) or isIPv6Address(host)):
+            return endpoints.HostnameEndpoint(self.reactor, host, port, **kwargs)
+        cls = endpoints.TCP6ClientEndpoint if ":" in host else endpoints.TCP4ClientEndpoint
+        if bindAddress is not None and not isinstance(bindAddress, tuple):
+            return cls(self.reactor, host, port, **kwargs)
+        key = (host, port, timeout, bindAddress)
+        endpoint = self._tcpEndpoints.get(key)
+        if endpoint is None:
+            if len(self._tcpEndpoints) >= 64:
+                self._tcpEndpoints.clear()
+            endpoint = self._tcpEndpoints[key] = cls(self.reactor, host, port, **kwargs)
+        return endpoint
 
     def creatorFor(self, url: WebSocketURL) -> Any:
         """
