@@ -721,3 +721,55 @@ class ClosingReadingTests(SynchronousTestCase):
                 True,
             ),
         )
+
+
+class Utf8Tests(SynchronousTestCase):
+    """
+    UTF-8 validation of text messages as their fragments arrive.
+    """
+
+    def fragment(self, data: bytes) -> list:
+        return server().receiveData(maskedFrame(0x01, data))
+
+    def test_encodedSurrogateFailsEarly(self) -> None:
+        """
+        A fragment that ends in C{ED A0} (the start of an encoded UTF-16
+        surrogate) fails at once, before the character's third byte; so
+        does C{ED BF}.
+        """
+        for data in (b"a\xed\xa0", b"\xed\xbf"):
+            self.assertEqual(
+                self.fragment(data),
+                [ConnectionFailed(1007, "invalid UTF-8 in a text message")],
+                data,
+            )
+
+    def test_pendingCharacterAccepted(self) -> None:
+        """
+        A fragment that ends inside a character that may still be valid
+        (C{ED} alone, or C{ED 9F}, the start of U+D7FF) waits for the rest.
+        """
+        for data in (b"a\xed", b"a\xed\x9f"):
+            self.assertEqual(self.fragment(data), [], data)
+        conn = server()
+        events = conn.receiveData(maskedFrame(0x01, b"a\xed\x9f") + maskedFrame(0x80, b"\xbf"))
+        self.assertEqual(events, [TextMessage("a\ud7ff")])
+
+    def test_undecodedText(self) -> None:
+        """
+        With C{decodeText} off, whole text frames are still checked: valid
+        ones (ASCII or not) are delivered, an invalid one fails with 1007.
+        """
+        conn = server()
+        conn.decodeText = False
+        events = conn.receiveData(
+            maskedFrame(0x81, b"\xc3\xa9") + maskedFrame(0x81, b"ab") + maskedFrame(0x81, b"\xc3")
+        )
+        self.assertEqual(
+            events,
+            [
+                TextMessage("\u00e9"),
+                TextMessage("ab"),
+                ConnectionFailed(1007, "invalid UTF-8 in a text message"),
+            ],
+        )
