@@ -1096,4 +1096,9 @@ class TextEchoTests(SynchronousTestCase):
             client.receiveData(server.dataToSend()),
             [TextMessage(texts[1]), TextMessage(texts[0]), TextMessage("other")],
         )
+        # Kept until the caller says the read is handled, or the next one.
+        self.assertEqual(len(server._framer._received), 2)
+        server.releaseReceivedText()
+        self.assertIsNone(server._framer._received)
+        server.receiveData(client.dataToSend())
         self.assertIsNone(server._framer._received)

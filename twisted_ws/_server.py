@@ -205,7 +205,7 @@ class _CountedServerConnection(WebSocketServerConnection):
     def sendTextMessage(self, text: str | bytes) -> None:
         codec = self.codec
         try:
-            codec.sendTextMessage(text)
+            codec.sender.sendText(text)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
         size = len(text)
@@ -224,7 +224,7 @@ class _CountedServerConnection(WebSocketServerConnection):
     def sendBytesMessage(self, data: bytes) -> None:
         codec = self.codec
         try:
-            codec.sendBytesMessage(data)
+            codec.sender.sendBinary(data)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
         size = len(data)

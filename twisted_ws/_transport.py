@@ -78,7 +78,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
         """
         codec = self.codec
         try:
-            codec.sendTextMessage(text)
+            codec.sender.sendText(text)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
         # Inside dataReceived replies are batched into one write, unless they
@@ -102,7 +102,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
         """
         codec = self.codec
         try:
-            codec.sendBytesMessage(data)
+            codec.sender.sendBinary(data)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
         if self._inReceive and len(data) <= _BATCH_BYTES:

@@ -6,7 +6,7 @@ L{Connection<twisted_ws.codec.Connection>}.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._closing import ClosingRecord
 from ._errors import LocalProtocolError
@@ -41,6 +41,7 @@ class Sending(ClosingRecord):
     version: Version | None
     _out: list[bytes]
     _framer: HybiFramer | HixieFramer | None
+    sender: Any
 
     if TYPE_CHECKING:  # defined by Connection, the only subclass
 
@@ -49,6 +50,26 @@ class Sending(ClosingRecord):
         def _refused(self, reason: str) -> None: ...
 
         def _stopFraming(self) -> None: ...
+
+    def sendTextMessage(self, text: str | bytes) -> None:
+        """
+        Send a text message.
+
+        @param text: a L{str}, or its UTF-8 bytes: a relay passes on the
+            L{TextMessage.utf8<twisted_ws.codec.TextMessage.utf8>} it
+            received and nothing is encoded.  Bytes are checked to be valid
+            UTF-8 (L{LocalProtocolError} if not), except the bytes of a long
+            text message received in the data being handled, which were
+            checked on arrival.
+        """
+        self.sender.sendText(text)
+
+    def sendBytesMessage(self, data: bytes) -> None:
+        """
+        Send a binary message (L{LocalProtocolError} on a hixie connection,
+        which has none).
+        """
+        self.sender.sendBinary(data)
 
     def chunksToSend(self) -> list[bytes]:
         """
