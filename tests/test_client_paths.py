@@ -141,6 +141,25 @@ class LoopbackTests(TestCase):
         yield defer.gatherResults([app.lost for app in apps])
 
     @defer.inlineCallbacks
+    def test_factoryQuiet(self) -> Any:
+        """
+        Connecting logs no line of Twisted's about starting or stopping a
+        factory.
+        """
+        from twisted.logger import globalLogPublisher
+
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        endpoint = WebSocketClientEndpoint.new(reactor, self.url, options=Options(openTimeout=WAIT))
+        app = yield endpoint.connect(WebSocketClientFactory(Opened))
+        app.transport.loseConnection(1000)
+        yield app.lost
+        self.assertTrue(events)
+        formats = [str(e.get("log_format", "")) for e in events]
+        self.assertEqual([f for f in formats if "factory" in f.lower()], [])
+
+    @defer.inlineCallbacks
     def test_refused(self) -> Any:
         """
         A refused connection to an address fails the C{connect}.
