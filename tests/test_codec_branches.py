@@ -37,6 +37,7 @@ from twisted_ws.codec import (
     Version,
     _connection,
     encodeForKey,
+    sharedEncodingKeyOf,
 )
 from twisted_ws.codec.handshake import detectVersion, parseHead, requestHead
 
@@ -259,6 +260,27 @@ class DeflateSurfaceTests(SynchronousTestCase):
         self.assertLess(len(data), 40)
         server.sendBytesMessage(b"a" * 40)
         self.assertEqual(client.receiveData(server.dataToSend()), [BytesMessage(b"a" * 40)])
+
+    def test_sharedEncodingKeyOfSeveral(self) -> None:
+        """
+        L{sharedEncodingKeyOf} of several extensions is the tuple of their
+        keys in order, or L{None} when any of them has no key or no
+        C{sharedEncodingKey} at all.
+        """
+
+        class Keyed:
+            def __init__(self, key: object) -> None:
+                self.key = key
+
+            def sharedEncodingKey(self) -> object:
+                return self.key
+
+        self.assertEqual(sharedEncodingKeyOf([]), ())
+        self.assertEqual(sharedEncodingKeyOf([Keyed("a")]), ("a",))
+        self.assertEqual(sharedEncodingKeyOf([Keyed("a"), Keyed(("b", 1))]), ("a", ("b", 1)))
+        self.assertIsNone(sharedEncodingKeyOf([Keyed("a"), Keyed(None)]))
+        self.assertIsNone(sharedEncodingKeyOf([Keyed("a"), object()]))
+        self.assertIsNone(sharedEncodingKeyOf([object()]))
 
 
 class MixedExtensionTests(SynchronousTestCase):
