@@ -153,6 +153,7 @@ class DeflateExtension:
         "_decompressor",
         "_inflating",
         "_sharedKey",
+        "_sharedKeyAlone",
     )
 
     def __init__(
@@ -184,6 +185,9 @@ class DeflateExtension:
         # The settings are fixed for the connection's life, and a broadcast
         # asks for the key once per receiver: it is built once.
         self._sharedKey: Hashable | None = None
+        # What sharedEncodingKeyOf answers when this is a connection's only
+        # extension.
+        self._sharedKeyAlone: tuple | None = None
         if localNoContextTakeover:
             self._sharedKey = (
                 "deflate",
@@ -192,6 +196,7 @@ class DeflateExtension:
                 memLevel,
                 minSize,
             )
+            self._sharedKeyAlone = (self._sharedKey,)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {formatExtension(self.name, self._params)!r}>"
@@ -359,12 +364,12 @@ def sharedEncodingKeyOf(extensions: Sequence[object]) -> Hashable | None:
 
     With no extension the key is the empty tuple: the message as it is.
     """
-    if len(extensions) == 1:
+    if len(extensions) == 1 and isinstance(extensions[0], DeflateExtension):
         # The common case (permessage-deflate alone), asked once per
-        # receiver of a broadcast.
-        method = getattr(extensions[0], "sharedEncodingKey", None)
-        key = method() if method is not None else None
-        return None if key is None else (key,)
+        # receiver of a broadcast: the same tuple every time, built with
+        # the key that sharedEncodingKey() returns (which no subclass
+        # overrides).
+        return extensions[0]._sharedKeyAlone
     keys = []
     for ext in extensions:
         method = getattr(ext, "sharedEncodingKey", None)
