@@ -17,6 +17,7 @@ from twisted_ws.codec import (
     CloseReceived,
     ConnectionClosedError,
     ConnectionFailed,
+    HandshakeFailed,
     LocalProtocolError,
     Options,
     Ping,
@@ -29,6 +30,7 @@ from twisted_ws.codec import (
 
 from ._support.codec import (
     HYBI_RESPONSE,
+    RFC_KEY,
     RFC_MASK,
     hybiRequest,
     maskedFrame,
@@ -773,3 +775,85 @@ class Utf8Tests(SynchronousTestCase):
                 ConnectionFailed(1007, "invalid UTF-8 in a text message"),
             ],
         )
+
+
+#: The headers of a valid RFC 6455 opening request, as a caller that parsed
+#: the head itself passes them to C{receiveRequest}.
+REQUEST_HEADERS = [
+    ("Host", "server.example.com"),
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", RFC_KEY),
+    ("Sec-WebSocket-Version", "13"),
+]
+
+
+class HandshakeRefusalTests(SynchronousTestCase):
+    """
+    The HTTP responses a server refuses an opening request with, byte for
+    byte, and the checks of headers parsed elsewhere.
+    """
+
+    def test_unsupportedVersion(self) -> None:
+        conn = ServerConnection()
+        [event] = conn.receiveData(hybiRequest(wire=99))
+        self.assertEqual(
+            (event.status, event.reason), (426, "unsupported Sec-WebSocket-Version '99'")
+        )
+        self.assertEqual(
+            conn.dataToSend(),
+            b"HTTP/1.1 426 Upgrade Required\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: 39\r\n"
+            b"Connection: close\r\n"
+            b"Upgrade: websocket\r\n"
+            b"Sec-WebSocket-Version: 13, 8, 7\r\n"
+            b"\r\n"
+            b"unsupported Sec-WebSocket-Version '99'\n",
+        )
+
+    def test_notGet(self) -> None:
+        conn = ServerConnection()
+        [event] = conn.receiveData(hybiRequest().replace(b"GET", b"POST", 1))
+        self.assertEqual(event.status, 405)
+        self.assertEqual(
+            conn.dataToSend(),
+            b"HTTP/1.1 405 Method Not Allowed\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: 48\r\n"
+            b"Connection: close\r\n"
+            b"Allow: GET\r\n"
+            b"\r\n"
+            b"method POST is not allowed; WebSocket needs GET\n",
+        )
+
+    def refusal(self, header: tuple[str, str]) -> tuple[int, str, bytes]:
+        conn = ServerConnection()
+        [event] = conn.receiveRequest("GET", "/chat", "HTTP/1.1", REQUEST_HEADERS + [header])
+        self.assertIsInstance(event, HandshakeFailed)
+        return event.status, event.reason, conn.dataToSend().split(b"\r\n", 1)[0]
+
+    def test_headerName(self) -> None:
+        """
+        A header name that is not a token is refused with 400, and at most
+        80 characters of it are quoted.
+        """
+        self.assertEqual(
+            self.refusal(("Bad Name", "x")),
+            (400, "malformed header name 'Bad Name'", b"HTTP/1.1 400 Bad Request"),
+        )
+        self.assertEqual(
+            self.refusal(("B" * 99 + " ", "x")),
+            (400, f"malformed header name '{'B' * 80}'", b"HTTP/1.1 400 Bad Request"),
+        )
+
+    def test_headerValue(self) -> None:
+        """
+        A header value with a control character, or one not in ISO-8859-1,
+        is refused with 400.
+        """
+        for value, name in (("a\x01b", "X-A"), ("\u0100", "X-B")):
+            self.assertEqual(
+                self.refusal((name, value)),
+                (400, f"invalid character in header {name}", b"HTTP/1.1 400 Bad Request"),
+            )
