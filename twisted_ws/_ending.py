@@ -191,20 +191,20 @@ class ConnectionEnding(protocol.Protocol):
         not know it, from what this layer did or what TCP said.
         """
         codec = self.codec
-        if self._abortReason is not None and not codec.wasClean:
+        clean = codec.wasClean
+        if self._abortReason is not None and not clean:
             closed = self._abortReason
             if closed.cause is None:
                 closed.cause = reason.value
             return closed
-        cls = CleanClose if codec.wasClean else AbnormalClose
-        if codec.cause is not None:
-            cause: object = codec.cause
-        else:
-            cause = None if codec.wasClean else reason.value
-        return cls(
-            codec.closeCode if codec.closeCode is not None else 1006,
+        cause: object = codec.cause
+        if cause is None and not clean:
+            cause = reason.value
+        code = codec.closeCode
+        return (CleanClose if clean else AbnormalClose)(
+            code if code is not None else 1006,
             codec.closeReason,
-            codec.wasClean,
+            clean,
             codec.closedByPeer,
             cause,
         )

@@ -69,11 +69,6 @@ class ConnectionTimers:
             timers = owner._timers = cls(owner)
         return timers
 
-    @property
-    def _stopped(self) -> bool:
-        # The connection is gone (see stop): start no timer.
-        return self.owner._lost
-
     # What the connection tells the timers.
 
     def connectionMade(self) -> None:
@@ -90,9 +85,10 @@ class ConnectionTimers:
         """
         The codec moved to C{state}.
         """
-        if state is State.CONNECTING or self._stopped:
+        if state is State.CONNECTING or self.owner._lost:
             return
-        self._cancelOpen()
+        if self._open is not None:
+            self._cancelOpen()
         if state is State.OPEN:
             self._schedulePing()
             if self._ping is None and self._pong is None and self._close is None:
@@ -104,7 +100,8 @@ class ConnectionTimers:
             return
         # LOCAL_CLOSING, REMOTE_CLOSING or CLOSED: bound the time until the
         # TCP connection ends.
-        self._cancelKeepalive()
+        if self._ping is not None or self._pong is not None:
+            self._cancelKeepalive()
         timeout = self.owner.options.closeTimeout
         if self._close is None and timeout is not None:
             self._close = self.owner.reactor.callLater(timeout, self._closeTimedOut)
@@ -126,7 +123,7 @@ class ConnectionTimers:
         """
         owner = self.owner
         timeout = owner.options.closeTimeout if delay is None else delay
-        if timeout is None or self._stopped:
+        if timeout is None or owner._lost:
             return
         current = self._close
         if current is not None:
@@ -140,8 +137,10 @@ class ConnectionTimers:
         The connection is gone: cancel every timer, and start none later
         (the owner is lost, which L{stateChanged} and L{boundEnding} check).
         """
-        self._cancelOpen()
-        self._cancelKeepalive()
+        if self._open is not None:
+            self._cancelOpen()
+        if self._ping is not None or self._pong is not None:
+            self._cancelKeepalive()
         call, self._close = self._close, None
         if call is not None and call.active():
             call.cancel()

@@ -47,6 +47,11 @@ class State(enum.Enum):
     # states were told apart.
     CLOSING = "LOCAL_CLOSING"
 
+    # Members are singletons compared by identity: hash them so too, in C,
+    # rather than by Enum's Python-level hash of their name (the table of
+    # transitions is looked up on every change of state).
+    __hash__ = object.__hash__
+
 
 class Trigger(enum.Enum):
     """
@@ -73,6 +78,8 @@ class Trigger(enum.Enum):
     ANSWERED = "answered"
     ABORTED = "aborted"
     ENDED = "ended"
+
+    __hash__ = object.__hash__  # by identity, as State
 
 
 class HandshakeStep(enum.Enum):
