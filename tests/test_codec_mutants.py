@@ -857,3 +857,33 @@ class HandshakeRefusalTests(SynchronousTestCase):
                 self.refusal((name, value)),
                 (400, f"invalid character in header {name}", b"HTTP/1.1 400 Bad Request"),
             )
+
+    def rejected(self, status: int, reason: str) -> bytes:
+        conn = ServerConnection()
+        conn.receiveData(hybiRequest())
+        conn.reject(status, reason)
+        return conn.dataToSend()
+
+    def test_rejectUnknownStatus(self) -> None:
+        """
+        A status with no reason phrase of its own is sent with C{Error}.
+        """
+        self.assertEqual(
+            self.rejected(499, "nope"),
+            b"HTTP/1.1 499 Error\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: 5\r\n"
+            b"Connection: close\r\n"
+            b"\r\n"
+            b"nope\n",
+        )
+
+    def test_rejectUnencodableReason(self) -> None:
+        """
+        A reason that UTF-8 cannot encode (a lone surrogate) is sent with
+        the character escaped rather than failing.
+        """
+        response = self.rejected(403, "bad \ud800 x")
+        self.assertTrue(response.startswith(b"HTTP/1.1 403 Forbidden\r\n"), response)
+        self.assertTrue(response.endswith(b"\r\n\r\nbad \\ud800 x\n"), response)
+        self.assertIn(b"\r\nContent-Length: 13\r\n", response)
