@@ -887,3 +887,27 @@ class HandshakeRefusalTests(SynchronousTestCase):
         self.assertTrue(response.startswith(b"HTTP/1.1 403 Forbidden\r\n"), response)
         self.assertTrue(response.endswith(b"\r\n\r\nbad \\ud800 x\n"), response)
         self.assertIn(b"\r\nContent-Length: 13\r\n", response)
+
+    def test_quotedPartsCut(self) -> None:
+        """
+        Refusals quote at most 20 characters of a wrong HTTP version and 80
+        of a request target or a malformed request line.
+        """
+        conn = ServerConnection()
+        [event] = conn.receiveRequest("GET", "/chat", "HTTP/1.0" + "x" * 30, REQUEST_HEADERS)
+        self.assertEqual(event.reason, f"WebSocket needs HTTP/1.1, not 'HTTP/1.0{'x' * 12}'")
+        conn = ServerConnection()
+        [event] = conn.receiveRequest("GET", "x" * 100, "HTTP/1.1", REQUEST_HEADERS)
+        self.assertEqual(event.reason, f"request target '{'x' * 80}' is not a path")
+        conn = ServerConnection()
+        [event] = conn.receiveData(b"G" * 100 + b"\r\nHost: a\r\n\r\n")
+        self.assertEqual(event.reason, f"malformed request line '{'G' * 80}'")
+
+    def test_connectionTokens(self) -> None:
+        """
+        The tokens of C{Connection} are split on commas, with or without
+        spaces after them.
+        """
+        conn = ServerConnection()
+        request = hybiRequest().replace(b"Connection: Upgrade", b"Connection: keep-alive,Upgrade")
+        self.assertEqual([type(e) for e in conn.receiveData(request)], [RequestReceived])
