@@ -26,6 +26,7 @@ from twisted_ws.codec import (
     DeflateFrame,
     HandshakeFailed,
     HandshakeRequest,
+    LocalProtocolError,
     NegotiationError,
     Options,
     PeerError,
@@ -403,6 +404,33 @@ class MixedExtensionTests(SynchronousTestCase):
         self.assertEqual(events[0].reason, "two negotiated extensions use the same RSV bits")
         self.assertIsInstance(client.cause, NegotiationError)
         self.assertIs(client.state, State.CLOSED)
+
+
+    def test_framingThatCannotBeBuilt(self) -> None:
+        """
+        An extension that raises while the framing is built (after the
+        response was accepted) fails the handshake: the connection does not
+        move to OPEN with nothing able to send or receive.
+        """
+
+        class _Broken(_HoldFrame):
+            @property
+            def perFrame(self) -> bool:  # type: ignore[override]
+                raise RuntimeError("broken extension")
+
+        client = ClientConnection(
+            "server.example.com",
+            "/chat",
+            options=Options(extensions=(_Factory("hold", _Broken),)),
+            randomSource=rfcRandom,
+        )
+        client.dataToSend()
+        response = HYBI_RESPONSE[:-2] + b"Sec-WebSocket-Extensions: hold\r\n\r\n"
+        [event] = client.receiveData(response)
+        self.assertIsInstance(event, HandshakeFailed)
+        self.assertIn("broken extension", event.reason)
+        self.assertIs(client.state, State.CLOSED)
+        self.assertRaises(LocalProtocolError, client.sendTextMessage, "x")
 
 
 class HandshakeEdgeTests(SynchronousTestCase):

@@ -14,7 +14,6 @@ from ._connection import DEFAULT_OPTIONS, Connection
 from ._errors import HandshakeError, PeerError
 from ._events import ConnectionOpened, HandshakeFailed
 from ._options import Options, Version
-from ._state import HandshakeStep, State
 from .handshake import ClientHandshake
 
 if TYPE_CHECKING:
@@ -70,8 +69,6 @@ class ClientConnection(Connection):
         self._out.append(self._handshake.request)
 
     def _receiveHandshake(self, data: bytes) -> list:
-        if self.handshakeStep is HandshakeStep.REFUSED:
-            return []
         start = max(0, len(self._hbuf) - 3)
         self._hbuf += data
         try:
@@ -91,8 +88,8 @@ class ClientConnection(Connection):
         return events
 
     def _internalHandshakeError(self, error: PeerError) -> list:
-        if self.state is not State.CONNECTING:
-            return []
+        # Only receiveData's handshake path gets here, while CONNECTING (the
+        # framing is built before the state moves to OPEN).
         return self._handshakeFailed(HandshakeError(error.reason))
 
     def _handshakeFailed(self, error: HandshakeError) -> list:

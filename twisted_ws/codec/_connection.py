@@ -150,8 +150,11 @@ class Connection(Sending):
                 return self._internalError(e)
         return []
 
-    def _receiveHandshake(self, data: bytes) -> list:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by each role
+
+        def _receiveHandshake(self, data: bytes) -> list: ...
+
+        def _internalHandshakeError(self, error: PeerError) -> list: ...
 
     def _readingEnded(self, framer: HybiFramer | HixieFramer) -> None:
         """
@@ -190,13 +193,11 @@ class Connection(Sending):
         events: list = []
         if framer is None:
             return self._internalHandshakeError(peerError)
-        if self.state is State.OPEN or self.state is State.LOCAL_CLOSING:
-            framer.fail(peerError, events)
-            self._readingEnded(framer)
+        # Only a framing that still reads can raise: the connection is OPEN
+        # or LOCAL_CLOSING.
+        framer.fail(peerError, events)
+        self._readingEnded(framer)
         return events
-
-    def _internalHandshakeError(self, error: PeerError) -> list:
-        raise NotImplementedError
 
     def receiveEOF(self) -> list:
         """
@@ -248,11 +249,8 @@ class Connection(Sending):
     def _open(
         self, version: Version, subprotocol: str | None, extensions: tuple[Extension, ...]
     ) -> None:
-        self.version = version
-        self.subprotocol = subprotocol
-        self.extensions = extensions
-        self.handshakeStep = HandshakeStep.DONE
-        self._transition(Trigger.OPENED)
+        # The framing is built first: if that fails (an extension raising),
+        # the connection is still CONNECTING and the handshake fails.
         framer: HybiFramer | HixieFramer
         if version.isHixie:
             framer = HixieFramer(self._out, version, self.options, self._decodeText)
@@ -264,6 +262,11 @@ class Connection(Sending):
             framer = HybiFramer(
                 self._out, self.isClient, self.options, extensions, self._random, self._decodeText
             )
+        self.version = version
+        self.subprotocol = subprotocol
+        self.extensions = extensions
+        self.handshakeStep = HandshakeStep.DONE
+        self._transition(Trigger.OPENED)
         self._framer = self.sender = framer
 
 

@@ -4,6 +4,8 @@ What the framers of every protocol family share.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._errors import ConnectionClosedError, LocalProtocolError, PeerError
 from ._events import CloseReceived, ConnectionFailed, TextMessage
 from ._utf8 import isUtf8
@@ -92,14 +94,15 @@ class Framer:
         """
         self._received = None
 
-    def _checkSend(self) -> None:
-        if self.sendDone:
-            raise ConnectionClosedError(
-                "cannot send a message after the connection started closing"
-            )
+    def refuseSend(self) -> None:
+        """
+        Raise what a send gets once C{sendDone} is set.
+        """
+        raise ConnectionClosedError("cannot send a message after the connection started closing")
 
-    def _receive(self, data: bytes, events: list) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by each version's framing
+
+        def _receive(self, data: bytes, events: list) -> None: ...
 
     def _keepReceived(self, text: str | bytes, payload: bytes) -> None:
         received = self._received

@@ -146,7 +146,7 @@ class HixieFramer(Framer):
         Queue a text message.
         """
         if self.sendDone:
-            self._checkSend()
+            self.refuseSend()
         self._out.append(b"\x00" + self._encodeText(text) + b"\xff")
 
     def sendBinary(self, data: bytes) -> None:

@@ -399,7 +399,7 @@ class PlainServerHybiFramer(HybiFramer):
 
     def sendText(self, text: str | bytes) -> None:
         if self.sendDone:
-            self._checkSend()
+            self.refuseSend()
         payload = self._encodeText(text)
         n = len(payload)
         if n < 126:
@@ -409,7 +409,7 @@ class PlainServerHybiFramer(HybiFramer):
 
     def sendBinary(self, data: bytes) -> None:
         if self.sendDone:
-            self._checkSend()
+            self.refuseSend()
         n = len(data)
         if n < 126:
             self._out.append(pack2(0x82, n) + data)

@@ -65,7 +65,7 @@ class HybiSender(Framer):
 
     def _sendMessage(self, opcode: int, payload: bytes, isText: bool) -> None:
         if self.sendDone:
-            self._checkSend()
+            self.refuseSend()
         rsv = 0
         perFrame = self._perFrameBits
         for ext in self._extensions:
@@ -174,9 +174,3 @@ class HybiSender(Framer):
             return ()
         return sharedEncodingKeyOf(self._extensions)  # type: ignore[return-value]
 
-    def canSendPrepared(self) -> bool:
-        """
-        Whether a L{PreparedMessage} built once may be sent as it is on this
-        connection (see L{preparedKey}).
-        """
-        return self.preparedKey() is not None

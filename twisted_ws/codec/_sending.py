@@ -189,7 +189,7 @@ class Sending(ClosingRecord):
         if framer is None:
             raise LocalProtocolError(f"cannot send on a connection that is {self.state.name}")
         if framer.sendDone:
-            framer._checkSend()
+            framer.refuseSend()
         key = framer.preparedKey()
         if key is not None:
             assert self.version is not None
