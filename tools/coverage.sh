@@ -26,12 +26,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The floors, in percent of lines and branches together: what the suite
-# reaches now, rounded down (the package one point lower: a few paths
-# depend on timing in the twistd subprocesses, measured 95.0 %).  Raise them
-# as tests are added; the goal is 100 for the codec and 95 for the whole
-# package; the codec is held at 100.
-PACKAGE_FLOOR=${PACKAGE_FLOOR:-94}
+# The floors, in percent of lines and branches together: the codec is held
+# at 100 and the whole package at 95 (it measures 95.7 %; a few paths depend
+# on timing in the twistd subprocesses, which is the margin).
+PACKAGE_FLOOR=${PACKAGE_FLOOR:-95}
 CODEC_FLOOR=${CODEC_FLOOR:-100}
 
 # TWISTED_WS_PYTHON names an interpreter that has the test extra already;
