@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from . import Options
 from ._app import WebSocketProtocol
 from ._errors import AbnormalClose, RejectConnection
-from ._metrics import _FOLD_AT, utf8Size
+from ._metrics import utf8Size
 from ._transport import _BATCH_BYTES, _BATCH_ITEMS, WebSocketConnection
 from .codec import (
     ConnectionClosedError,
@@ -237,10 +237,7 @@ class _CountedServerConnection(WebSocketServerConnection):
         self._flush()
 
     def _flush(self) -> None:
-        # ConnectionStats.foldIfLong, inline.
-        stats = self._stats
-        if len(stats.binarySentSizes) > _FOLD_AT or len(stats.textSentSizes) > _FOLD_AT:
-            stats.fold()
+        self._stats.foldIfLong()
         _flush(self)
 
     def _deliver(self, events: Sequence[Any]) -> None:
