@@ -14,7 +14,7 @@ from twisted.application.internet import ClientService, StreamServerEndpointServ
 from twisted.internet import abstract, defer, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.http import HTTPChannel
 
 from twisted_ws import _twistedinternals as internals
@@ -137,6 +137,121 @@ class TransportTests(SynchronousTestCase):
         self.assertTrue(internals.tlsWritesPending(tls))
         self.assertEqual(internals.sendBufferSize(tls), len(b"not yet encrypted"))
         self.assertIsInstance(internals.lowerTransport(tls), StringTransport)
+
+
+class _Collector(Protocol):
+    """
+    Collects what it receives until it has C{want} bytes.
+    """
+
+    def __init__(self, want: int) -> None:
+        self.want = want
+        self.chunks: list[bytes] = []
+        self.got = 0
+        self.done: defer.Deferred[bytes] = defer.Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.got += len(data)
+        if self.got >= self.want and not self.done.called:
+            self.done.callback(b"".join(self.chunks))
+
+
+class WriteNowTests(TestCase):
+    """
+    L{internals.writeNow} on real TCP connections over loopback, and on
+    other transports.
+    """
+
+    timeout = 60
+
+    async def pair(self, want: int) -> tuple[Any, _Collector]:
+        """
+        Connect over loopback: the server's TCP transport, and the client
+        protocol that collects C{want} bytes.
+        """
+        from twisted.internet import endpoints, reactor
+
+        accepted: defer.Deferred[Any] = defer.Deferred()
+
+        class Server(Protocol):
+            def connectionMade(self) -> None:
+                accepted.callback(self.transport)
+
+        port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            Factory.forProtocol(Server)
+        )
+        self.addCleanup(port.stopListening)
+        client = _Collector(want)
+        await endpoints.connectProtocol(
+            endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client
+        )
+        self.addCleanup(client.transport.abortConnection)
+        transport = await accepted
+        self.addCleanup(transport.abortConnection)
+        return transport, client
+
+    async def test_handsToTheKernelAtOnce(self) -> None:
+        """
+        On an idle TCP connection nothing is left in Twisted's buffer: the
+        bytes went to the kernel in the call, and the peer gets them.
+        """
+        transport, client = await self.pair(5)
+        internals.writeNow(transport, b"hello")
+        self.assertEqual(internals.sendBufferSize(transport), 0)
+        self.assertEqual(await client.done, b"hello")
+
+    async def test_behindBufferedBytes(self) -> None:
+        """
+        Behind bytes already buffered, writeNow buffers too, so that the
+        order on the wire is the order of the calls.
+        """
+        transport, client = await self.pair(11)
+        transport.write(b"first")
+        internals.writeNow(transport, b"second")
+        self.assertEqual(internals.sendBufferSize(transport), 11)
+        self.assertEqual(await client.done, b"firstsecond")
+
+    async def test_buffersWhatTheKernelRefused(self) -> None:
+        """
+        What the kernel does not take while the peer reads nothing waits in
+        Twisted's buffer, and the peer gets every byte once, in order.
+        """
+        size = 32 * 1024 * 1024
+        transport, client = await self.pair(size + 4)
+        client.transport.pauseProducing()
+        data = bytes(range(256)) * (size // 256)
+        internals.writeNow(transport, data)
+        waiting = internals.sendBufferSize(transport)
+        self.assertGreater(waiting, 0)
+        self.assertLess(waiting, size)
+        internals.writeNow(transport, b"tail")
+        self.assertEqual(internals.sendBufferSize(transport), waiting + 4)
+        client.transport.resumeProducing()
+        received = await client.done
+        self.assertEqual(len(received), size + 4)
+        self.assertTrue(received == data + b"tail", "the bytes differ from what was written")
+
+    async def test_closingConnection(self) -> None:
+        """
+        A connection that is closing gets write(): what Twisted does with a
+        late write is its own rule, not bypassed.
+        """
+        transport, client = await self.pair(1)
+        written: list[bytes] = []
+        self.patch(transport, "write", written.append)
+        transport.loseConnection()
+        internals.writeNow(transport, b"late")
+        self.assertEqual(written, [b"late"])
+
+    def test_otherTransports(self) -> None:
+        """
+        Any transport other than Twisted's TCP connections (TLS, a test
+        transport) gets write().
+        """
+        transport = StringTransport()
+        internals.writeNow(transport, b"hello")
+        self.assertEqual(transport.value(), b"hello")
 
 
 class ChannelTests(SynchronousTestCase):

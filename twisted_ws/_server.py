@@ -236,9 +236,9 @@ class _CountedServerConnection(WebSocketServerConnection):
                 return
         self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, now: bool = False) -> None:
         self._stats.foldIfLong()
-        _flush(self)
+        _flush(self, now)
 
     def _deliver(self, events: Sequence[Any]) -> None:
         # Messages are counted as they arrive, in one compiled pass per

@@ -198,7 +198,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
                 self._deliverHeld(pending)
             finally:
                 self._inReceive = False
-            self._flush()
+            self._flush(True)
         if not (self._readPaused or self._backpressure or self._lost):
             if not self.codec.shouldCloseTransport:
                 self.transport.resumeProducing()

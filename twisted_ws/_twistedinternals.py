@@ -20,6 +20,12 @@ What is relied on, and why:
    C{_tempDataLen} (how many bytes wait to be sent: Twisted has no public
    count), and C{bufferSize} (both the read size and the mark at which the
    transport pauses its producer).
+ - L{twisted.internet.tcp.Server} and L{twisted.internet.tcp.Client}:
+   C{writeSomeData} (one C{send} call), C{TLS}, C{_aborting} and
+   C{_writeDisconnected}, with the
+   buffer attributes above: L{writeNow} hands bytes to the kernel at once
+   when nothing waits in the buffer, instead of in the reactor's next turn
+   after joining everything buffered into one string.
  - L{twisted.protocols.tls.TLSMemoryBIOProtocol}: C{_appSendBuffer}
    (cleartext written before the TLS handshake finished).
  - L{twisted.application.internet.StreamServerEndpointService}:
@@ -40,6 +46,7 @@ __all__ = [
     "lowerTransport",
     "sendBufferSize",
     "setReadSize",
+    "writeNow",
     "tlsWritesPending",
     "takeChannelBuffer",
     "channelNetworkProducer",
@@ -65,6 +72,16 @@ CHANNEL_ATTRIBUTES = (
 #: The attributes of a connected TCP transport that L{sendBufferSize} and
 #: L{setReadSize} read or set.
 TRANSPORT_ATTRIBUTES = ("dataBuffer", "offset", "_tempDataLen", "bufferSize")
+
+#: The further attributes of a TCP connection that L{writeNow} reads.
+TCP_ATTRIBUTES = (
+    "writeSomeData",
+    "TLS",
+    "_aborting",
+    "_writeDisconnected",
+    "connected",
+    "disconnecting",
+)
 
 
 # Transports.
@@ -108,6 +125,55 @@ def setReadSize(transport: Any, size: int) -> None:
     for candidate in (transport, lowerTransport(transport)):
         if candidate is not None and hasattr(candidate, "bufferSize"):
             candidate.bufferSize = size
+
+
+def _directTypes() -> tuple[type, ...]:
+    from twisted.internet import tcp
+
+    return (tcp.Server, tcp.Client)
+
+
+_DIRECT_TYPES = _directTypes()
+
+
+def writeNow(transport: Any, data: bytes) -> None:
+    """
+    Write C{data} to C{transport}.
+
+    A plain TCP connection (not TLS, not closing) whose buffer is empty gets
+    C{data} handed to the kernel at once, as asyncio's transports do, and
+    buffers only what the kernel did not take.  Twisted's C{write} would
+    buffer all of it until the reactor's next turn and then join everything
+    buffered into one string: one more copy of each byte, an allocation as
+    large as the whole backlog (for large messages, fresh pages from the
+    system each time), and two C{epoll_ctl} calls per write.  Any other
+    transport gets C{write}.
+    """
+    if (
+        type(transport) in _DIRECT_TYPES
+        and not transport._tempDataLen
+        and transport.offset == len(transport.dataBuffer)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._aborting
+        and not transport._writeDisconnected
+    ):
+        size = len(data)
+        sent = transport.writeSomeData(data)
+        if sent.__class__ is int and sent > 0:
+            if sent == size:
+                return
+            view = memoryview(data)
+            while sent < size:
+                more = transport.writeSomeData(view[sent:])
+                if more.__class__ is not int or more <= 0:
+                    break
+                sent += more
+            if sent == size:
+                return
+            data = data[sent:]
+    transport.write(data)
 
 
 def tlsWritesPending(transport: Any) -> bool:
@@ -241,6 +307,11 @@ def checkTwistedInternals() -> list[str]:
     for name in TRANSPORT_ATTRIBUTES:
         if not hasattr(descriptor, name):
             problems.append(f"twisted.internet.abstract.FileDescriptor has no attribute {name!r}")
+    from twisted.internet import tcp
+
+    for name in TCP_ATTRIBUTES:
+        if not hasattr(tcp.Server, name):
+            problems.append(f"twisted.internet.tcp.Server has no attribute {name!r}")
     if "_raiseSynchronously" not in vars(StreamServerEndpointService):
         problems.append(
             "twisted.application.internet.StreamServerEndpointService has no attribute "

@@ -23,7 +23,7 @@ from ._ending import ConnectionEnding
 from ._errors import ConnectionClosed
 from ._flow import SendFlow, TransportProducer
 from ._timers import ConnectionTimers
-from ._twistedinternals import lowerTransport, setReadSize
+from ._twistedinternals import lowerTransport, setReadSize, writeNow
 from .codec import (
     BytesMessage,
     CloseReceived,
@@ -171,7 +171,7 @@ class WireProtocol(ConnectionEnding):
         finally:
             self._inReceive = False
         codec.releaseReceivedText()
-        self._flush()
+        self._flush(True)
 
     def _deliver(self, events: Sequence[Any]) -> None:
         """
@@ -301,10 +301,12 @@ class WireProtocol(ConnectionEnding):
                 timers = ConnectionTimers.of(self)
             timers.stateChanged(state)
 
-    def _flush(self) -> None:
+    def _flush(self, now: bool = False) -> None:
         """
         Write what the codec queued, and end the TCP connection if the codec
         (or a failure) asks for it.
+
+        @param now: this is the flush at the end of a read (see L{_write}).
 
         The close frame owed to a peer that closed (or broke the protocol)
         goes out after the replies to the messages that came before it:
@@ -312,9 +314,6 @@ class WireProtocol(ConnectionEnding):
         paused reading, nothing is written (taking the codec's output would
         queue that close frame first).  The close timer bounds that wait.
 
-        Many small frames go in one write.  A few large ones are written one
-        by one: the transport joins what it buffers anyway, and joining them
-        here first would copy every byte once more.
         """
         codec = self.codec
         self._batched = 0
@@ -324,19 +323,7 @@ class WireProtocol(ConnectionEnding):
             return
         out = codec.chunksToSend()
         if out and not self._lost:
-            n = len(out)
-            if n == 1:
-                self._bytesOut += len(out[0])
-                self.transport.write(out[0])
-            elif n <= _SEPARATE_ITEMS and sum(map(len, out)) >= _SEPARATE_BYTES:
-                write = self.transport.write
-                for item in out:
-                    self._bytesOut += len(item)
-                    write(item)
-            else:
-                joined = b"".join(out)
-                self._bytesOut += len(joined)
-                self.transport.write(joined)
+            self._bytesOut += _write(self.transport, out, now or self._inReceive)
         if codec.state is not self._state:
             self._flushState()
         if codec.shouldCloseTransport or self._endAfterFlush:
@@ -362,3 +349,44 @@ def _setNoDelay(transport: Any) -> None:
             except OSError:  # pragma: no cover - a socket that refuses it
                 pass
             return
+
+
+def _write(transport: Any, out: list[bytes], direct: bool) -> int:
+    """
+    Write the codec's output chunks C{out} to C{transport}.
+
+    Many small frames go in one write.  A few large ones are written one by
+    one: the transport would join them anyway, and joining them here first
+    would copy every byte once more.
+
+    The replies to what was just received (C{direct}), and large output,
+    are handed to the kernel at once where the transport allows
+    (L{writeNow}).  Small sends from anywhere else (a timer, another
+    connection's message) go through the transport's buffer, which joins
+    all of those made in one turn of the reactor into one system call: a
+    broadcast of a burst of messages makes one call per connection, not one
+    per message.
+
+    @return: how many bytes were written.
+    """
+    n = len(out)
+    if n == 1:
+        data = out[0]
+        size = len(data)
+        if direct or size >= _SEPARATE_BYTES:
+            writeNow(transport, data)
+        else:
+            transport.write(data)
+        return size
+    if n <= _SEPARATE_ITEMS:
+        size = sum(map(len, out))
+        if size >= _SEPARATE_BYTES:
+            for item in out:
+                writeNow(transport, item)
+            return size
+    joined = b"".join(out)
+    if direct:
+        writeNow(transport, joined)
+    else:
+        transport.write(joined)
+    return len(joined)
