@@ -185,7 +185,7 @@ def allServers():
             "Twisted TCP (Int32, join once)",
             "raw_twisted_echo.py",
             Int32Framing(),
-            workloads={"binary1m"},
+            workloads={"small", "many", "binary1m"},
             extra=["--join-once"],
             isCeiling=True,
         ),
