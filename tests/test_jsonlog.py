@@ -32,7 +32,7 @@ class JSONLogTests(TestCase):
         directory = self.mktemp()
         os.makedirs(directory)
         twistd = Twistd(["--app", "echo", "--listen", "tcp:0:interface=127.0.0.1",
-                         "--log-format", "json"], directory)
+                         "--log-format", "json", "--log-openings"], directory)
         self.addCleanup(lambda: twistd.process.poll() is None and twistd.stop())
         # Each JSON line names the port twice (message and log_text).
         port = twistd.waitForPorts(1)[0]

@@ -21,12 +21,15 @@ from twisted_ws.codec import Options as CodecOptions
 from twisted_ws.codec import ServerConnection
 from twisted_ws.codec._options import MOVED_TO_LAYER
 
-#: Every attribute twisted_ws.Options had before the split, in order.
+#: Every attribute twisted_ws.Options had before the split, in order, then
+#: those added since.
 ATTRIBUTES = [
     "versions", "allowedOrigins", "subprotocols", "extensions", "maxHeaderSize",
     "maxFrameSize", "maxMessageSize", "fragmentSize", "autoPong", "decodeText",
     "openTimeout", "closeTimeout", "pingInterval", "pingTimeout", "writeHighWater",
     "writeLowWater", "tcpNoDelay", "logConnections",
+    # Added since.
+    "logOpenings",
 ]
 
 
@@ -95,12 +98,13 @@ class ShapeTests(SynchronousTestCase):
     def test_defaults(self) -> None:
         """
         The layer's defaults: 10 s to open, 5 s to close, no keepalive, 20 s
-        for a pong, a 1 MiB high-water mark, TCP_NODELAY and logging on.
+        for a pong, a 1 MiB high-water mark, TCP_NODELAY and logging on
+        (closings, not openings).
         """
         options = Options()
         self.assertEqual(
             [getattr(options, name) for name in MOVED_TO_LAYER],
-            [10.0, 5.0, None, 20.0, 1024 * 1024, None, True, True],
+            [10.0, 5.0, None, 20.0, 1024 * 1024, None, True, True, False],
         )
 
     def test_movedDefaultsAgree(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from twisted.internet import task
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -675,11 +675,11 @@ class _EveryVersionMixin:
 
     def test_logOpenAndClose(self) -> None:
         """
-        Opening and closing are logged with the version, the peer and the
-        close code.
+        With C{logOpenings}, opening and closing are logged with the
+        version, the peer and the close code.
         """
         logs = captureLogs(self)
-        p = self.openPeer()
+        p = self.openPeer(options=Options(logOpenings=True))
         p.app.loseConnection(1000)
         p.receive()
         p.flush()
@@ -698,6 +698,39 @@ class _EveryVersionMixin:
         self.assertEqual(closed[0]["peer"], peerText)
         self.assertIn("code", closed[0])
         self.assertIn(str(closed[0]["code"]), formatEvent(closed[0]))
+
+    def test_logCloseOnly(self) -> None:
+        """
+        By default the closing is logged, at info level, and the opening is
+        not.
+        """
+        logs = captureLogs(self)
+        p = self.openPeer()
+        p.app.loseConnection(1000)
+        p.receive()
+        p.flush()
+        p.lose()
+        events = ourEvents(logs)
+        self.assertEqual([e for e in events if "opened" in e["log_format"]], [])
+        [closed] = [e for e in events if "closed" in e["log_format"]]
+        self.assertEqual(closed["log_level"], LogLevel.info)
+        self.assertIn("code", closed)
+        self.assertEqual(closed["path"], "/chat")
+
+    def test_openingsNeedLogConnections(self) -> None:
+        """
+        C{logOpenings} without C{logConnections} logs neither line.
+        """
+        logs = captureLogs(self)
+        p = self.openPeer(options=Options(logConnections=False, logOpenings=True))
+        p.app.loseConnection(1000)
+        p.receive()
+        p.flush()
+        p.lose()
+        events = [
+            e for e in ourEvents(logs) if "opened" in e["log_format"] or "closed" in e["log_format"]
+        ]
+        self.assertEqual(events, [])
 
     def test_quietLogsNoOpenOrClose(self) -> None:
         """

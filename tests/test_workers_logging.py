@@ -190,7 +190,8 @@ class WorkersLogTests(SynchronousTestCase):
             process = subprocess.Popen(
                 [*twistdCommand(), "-n", "--logfile", logPath, "--pidfile", pidPath,
                  "--reactor", "poll", "--umask", "0027", "websocket", "--app", "pidapp:Pid",
-                 "--workers", "2", "--listen", f"tcp:{port}:interface=127.0.0.1"],
+                 "--workers", "2", "--log-openings",
+                 "--listen", f"tcp:{port}:interface=127.0.0.1"],
                 cwd=self.directory, env=twistdEnvironment(), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT)
         self.addCleanup(_stop, process)
@@ -236,7 +237,7 @@ class WorkersLogTests(SynchronousTestCase):
         """
         port = freePort()
         server = Twistd(["--app", "pidapp:Pid", "--workers", "2", "--log-format", "json",
-                         "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
+                         "--log-openings", "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
         self.addCleanup(lambda: server.process.poll() is None and server.stop())
         deadline = time.monotonic() + WAIT_TIMEOUT
         while len(set(re.findall(rf'"log_text": "Site starting on {port}".*"worker_pid": (\d+)',

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._errors import AbnormalClose, CleanClose, ConnectionClosed
+from ._logevents import INFO, emit
 from ._twistedinternals import lowerTransport, tlsWritesPending
 from .codec import State
 
@@ -162,18 +163,21 @@ class ConnectionEnding(protocol.Protocol):
         openedAt = self._openedAt
         wasOpen = openedAt is not None
         if openedAt is not None and codec.version is not None and self.options.logConnections:
-            _log.info(
+            emit(
+                INFO,
                 "WebSocket {version} connection with {peer} closed: {code} clean={clean}",
-                wsEvent="closed",
-                version=codec.version.label,
-                peer=self._peerText(),
-                path=self._pathText(),
-                code=closed.code,
-                clean=closed.wasClean,
-                reason=closed.reason,
-                duration=self.reactor.seconds() - openedAt,
-                bytesReceived=self._bytesIn,
-                bytesSent=self._bytesOut,
+                {
+                    "wsEvent": "closed",
+                    "version": codec.version.label,
+                    "peer": self._peerText(),
+                    "path": self._pathText(),
+                    "code": closed.code,
+                    "clean": closed.wasClean,
+                    "reason": closed.reason,
+                    "duration": self.reactor.seconds() - openedAt,
+                    "bytesReceived": self._bytesIn,
+                    "bytesSent": self._bytesOut,
+                },
             )
         flow = self._sendFlow
         if flow is not None:

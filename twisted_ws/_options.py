@@ -70,10 +70,12 @@ class ConnectionOptions:
     @ivar tcpNoDelay: turn off Nagle's algorithm on TCP connections, so that
         the tail of a message is not held back waiting for the peer's
         (delayed) acknowledgement of what went before.
-    @ivar logConnections: log each connection's opening (at debug level) and
-        closing (at info level, with its version, peer and close code).
+    @ivar logConnections: log each connection's closing (at info level, with
+        its version, peer, path, close code, duration and byte counts).
         Refused handshakes, protocol errors and timeouts are logged either
         way.
+    @ivar logOpenings: with C{logConnections}, also log each connection's
+        opening (at debug level).
     """
 
     openTimeout: float | None = setting(
@@ -127,11 +129,17 @@ class ConnectionOptions:
         True,
         option="quiet",
         value="quiet",
-        shown="off: each connection's opening is logged at debug level, its "
-        "closing at info level",
-        help="Do not log the opening and closing of every connection "
-        "(refused handshakes, protocol errors and timeouts are still "
-        "logged).",
+        shown="off: each connection's closing is logged at info level",
+        help="Do not log the closing of every connection (refused "
+        "handshakes, protocol errors and timeouts are still logged).",
+    )
+    logOpenings: bool = setting(
+        False,
+        option="log-openings",
+        value="bool",
+        help="Also log the opening of every connection, at debug level (the "
+        "line logged at its closing names the version, the peer and the "
+        "path too, and how long it was open).",
     )
 
     def _checkConnectionOptions(self) -> None:

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from . import Options
 from ._app import WebSocketProtocol
 from ._errors import AbnormalClose, RejectConnection
+from ._logevents import INFO, emit
 from ._metrics import utf8Size
 from ._transport import _BATCH_BYTES, _BATCH_ITEMS, WebSocketConnection
 from .codec import (
@@ -169,13 +170,16 @@ class WebSocketServerConnection(WebSocketConnection):
             self._deliver(events)
 
     def _reject(self, rejection: RejectConnection) -> None:
-        _log.info(
+        emit(
+            INFO,
             "WebSocket handshake from {peer} refused: {status} {reason}",
-            wsEvent="handshake_failed",
-            peer=self._peerText(),
-            path=self._pathText(),
-            status=rejection.status,
-            reason=rejection.reason,
+            {
+                "wsEvent": "handshake_failed",
+                "peer": self._peerText(),
+                "path": self._pathText(),
+                "status": rejection.status,
+                "reason": rejection.reason,
+            },
         )
         codec = self.codec
         assert isinstance(codec, ServerConnection)

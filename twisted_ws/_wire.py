@@ -22,6 +22,7 @@ from ._app import WebSocketProtocol
 from ._ending import ConnectionEnding
 from ._errors import ConnectionClosed
 from ._flow import SendFlow, TransportProducer
+from ._logevents import DEBUG, emit
 from ._timers import ConnectionTimers
 from ._twistedinternals import lowerTransport, setReadSize, writeNow
 from .codec import (
@@ -274,13 +275,17 @@ class WireProtocol(ConnectionEnding):
         self._flushState()
         if self._stats is not None:
             self._stats.opened(self.codec.version.label if self.codec.version else "?")
-        if self.options.logConnections:
-            _log.debug(
+        options = self.options
+        if options.logOpenings and options.logConnections:
+            emit(
+                DEBUG,
                 "WebSocket {version} connection with {peer} opened",
-                wsEvent="opened",
-                version=self.codec.version.label if self.codec.version else "?",
-                peer=self._peerText(),
-                path=self._pathText(),
+                {
+                    "wsEvent": "opened",
+                    "version": self.codec.version.label if self.codec.version else "?",
+                    "peer": self._peerText(),
+                    "path": self._pathText(),
+                },
             )
         if self.application is not None:
             self.application.negotiationFinished()

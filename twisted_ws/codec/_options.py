@@ -169,7 +169,8 @@ def setting(
 #: still accepts them, with a L{DeprecationWarning}, for one release, and
 #: answers them when read, so that code handing one to the Twisted layer keeps
 #: working.  (C{tests.test_options} checks these defaults against the
-#: layer's.)
+#: layer's.)  A setting the layer gained later is listed too, so that the
+#: codec's L{Options} handed to the layer answers it with its default.
 MOVED_TO_LAYER: dict[str, Any] = {
     "openTimeout": 10.0,
     "closeTimeout": 5.0,
@@ -179,6 +180,7 @@ MOVED_TO_LAYER: dict[str, Any] = {
     "writeLowWater": None,
     "tcpNoDelay": True,
     "logConnections": True,
+    "logOpenings": False,
 }
 
 
