@@ -699,54 +699,48 @@ class _EveryVersionMixin:
         self.assertIn("code", closed[0])
         self.assertIn(str(closed[0]["code"]), formatEvent(closed[0]))
 
-    def test_logCloseOnly(self) -> None:
+    def connectionLines(self, options: Options | None = None) -> tuple[list[dict], list[dict]]:
         """
-        By default the closing is logged, at info level, and the opening is
-        not.
+        Open a connection with C{options}, close it cleanly, and return the
+        logged opening and closing events.
         """
         logs = captureLogs(self)
-        p = self.openPeer()
+        p = self.openPeer(options=options)
         p.app.loseConnection(1000)
         p.receive()
         p.flush()
         p.lose()
         events = ourEvents(logs)
-        self.assertEqual([e for e in events if "opened" in e["log_format"]], [])
-        [closed] = [e for e in events if "closed" in e["log_format"]]
-        self.assertEqual(closed["log_level"], LogLevel.info)
-        self.assertIn("code", closed)
-        self.assertEqual(closed["path"], "/chat")
+        return (
+            [e for e in events if "opened" in e["log_format"]],
+            [e for e in events if "closed" in e["log_format"]],
+        )
+
+    def test_logCloseOnly(self) -> None:
+        """
+        By default the closing is logged, at info level, and the opening is
+        not.
+        """
+        opened, closed = self.connectionLines()
+        self.assertEqual(opened, [])
+        [line] = closed
+        self.assertEqual(line["log_level"], LogLevel.info)
+        self.assertIn("code", line)
+        self.assertEqual(line["path"], "/chat")
 
     def test_openingsNeedLogConnections(self) -> None:
         """
         C{logOpenings} without C{logConnections} logs neither line.
         """
-        logs = captureLogs(self)
-        p = self.openPeer(options=Options(logConnections=False, logOpenings=True))
-        p.app.loseConnection(1000)
-        p.receive()
-        p.flush()
-        p.lose()
-        events = [
-            e for e in ourEvents(logs) if "opened" in e["log_format"] or "closed" in e["log_format"]
-        ]
-        self.assertEqual(events, [])
+        lines = self.connectionLines(Options(logConnections=False, logOpenings=True))
+        self.assertEqual(lines, ([], []))
 
     def test_quietLogsNoOpenOrClose(self) -> None:
         """
         With C{Options(logConnections=False)} neither the opening nor the
         closing of a connection is logged.
         """
-        logs = captureLogs(self)
-        p = self.openPeer(options=Options(logConnections=False))
-        p.app.loseConnection(1000)
-        p.receive()
-        p.flush()
-        p.lose()
-        events = [
-            e for e in ourEvents(logs) if "opened" in e["log_format"] or "closed" in e["log_format"]
-        ]
-        self.assertEqual(events, [])
+        self.assertEqual(self.connectionLines(Options(logConnections=False)), ([], []))
 
     def test_logRejection(self) -> None:
         """
