@@ -90,7 +90,7 @@ class NginxTests(SynchronousTestCase):
         self.addCleanup(self.redis.stop)
 
     def startBackend(self) -> int:
-        server = Twistd(["--app", "chat", "--hub", self.redis.url,
+        server = Twistd(["--app", "chat", "--hub", self.redis.url, "--log-openings",
                          "--listen", "tcp:0:interface=127.0.0.1"], self.directory)
         self.addCleanup(server.stop)
         self.backends.append(server)

@@ -228,7 +228,8 @@ class WorkersOnRedisTests(SynchronousTestCase):
         """
         port = _freePort()
         server = Twistd(["--app", "chat", "--workers", "2", "--hub", self.redis.url,
-                         "--listen", f"tcp:{port}:interface=127.0.0.1"], self.directory)
+                         "--log-openings", "--listen", f"tcp:{port}:interface=127.0.0.1"],
+                        self.directory)
         self.addCleanup(server.stop)
         deadline = time.monotonic() + WAIT_TIMEOUT
         while len(re.findall(rf"\[worker \d+ pid \d+ [^\]]*\] .*starting on {port}", server.output)) < 2:
