@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -27,6 +28,21 @@ try:
     from websockets.sync.client import connect
 except ImportError:  # pragma: no cover - the test extra installs it
     connect = None  # type: ignore[assignment]
+
+
+def _connector(port: int) -> Any:
+    """
+    A function of one (ignored) argument that opens a client to C{port},
+    or returns L{None} when the connection is refused.
+    """
+
+    def tryConnect(_: int) -> Any:
+        try:
+            return connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5)
+        except OSError:
+            return None
+
+    return tryConnect
 
 
 class WorkersOptionTests(SynchronousTestCase):
@@ -121,18 +137,17 @@ class WorkersTests(SynchronousTestCase):
         (bounded); the pids seen and the open clients.
         """
         seen: set[int] = set()
-        clients = []
+        clients: list[Any] = []
         deadline = time.monotonic() + WAIT_TIMEOUT
-        while not want <= seen and time.monotonic() < deadline:
-            try:
-                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            clients.append(ws)
-            seen.add(int(ws.recv(timeout=5)))
-            if len(clients) > 40:
-                break
+        # Several at once, as in test_chatAcrossWorkers.
+        with ThreadPoolExecutor(8) as pool:
+            while not want <= seen and time.monotonic() < deadline and len(clients) <= 40:
+                batch = [ws for ws in pool.map(_connector(port), range(8)) if ws is not None]
+                if not batch:
+                    time.sleep(0.2)
+                clients.extend(batch)
+                for ws in batch:
+                    seen.add(int(ws.recv(timeout=5)))
         return seen, clients
 
     def test_twoWorkers(self) -> None:
@@ -238,15 +253,19 @@ class WorkersOnRedisTests(SynchronousTestCase):
             server._drain(0.2)
         byWorker: dict[int, Any] = {}
         opened: list[Any] = []
+
+        # Several handshakes at once: one at a time, the worker that took
+        # the last one may be back in its poll first every time and take
+        # them all.
         deadline = time.monotonic() + WAIT_TIMEOUT
-        while len(byWorker) < 2 and time.monotonic() < deadline and len(opened) < 40:
-            try:
-                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            opened.append(ws)
-            byWorker.setdefault(self.workerOf(server, ws), ws)
+        with ThreadPoolExecutor(8) as pool:
+            while len(byWorker) < 2 and time.monotonic() < deadline and len(opened) < 64:
+                batch = [ws for ws in pool.map(_connector(port), range(8)) if ws is not None]
+                if not batch:
+                    time.sleep(0.2)
+                opened.extend(batch)
+                for ws in batch:
+                    byWorker.setdefault(self.workerOf(server, ws), ws)
         self.assertEqual(sorted(byWorker), [1, 2])
         one, two = byWorker[1], byWorker[2]
         join(one, "one")
