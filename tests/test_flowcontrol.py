@@ -211,11 +211,33 @@ class OutgoingTests(SynchronousTestCase):
         self.assertFalse(p.app.transport.writePaused)
         self.assertEqual(p.transport.producerState, "producing")
 
+    def test_transportStopsWithoutFlowControl(self) -> None:
+        """
+        When the TCP transport stops its producer on a connection that never
+        needed flow control, no flow control object is made for it; a
+        producer the application registers once the connection is lost is
+        stopped at once, and one registered before is stopped once.
+        """
+        p = self.openPeer()
+        p.transport.producer.stopProducing()
+        self.assertIsNone(p.server._sendFlow)
+        p.lose()
+        late = RecordingProducer()
+        p.app.transport.registerProducer(late, True)
+        self.assertEqual(late.calls, ["stop"])
+
+        q = self.openPeer()
+        early = RecordingProducer()
+        q.app.transport.registerProducer(early, True)
+        q.transport.producer.stopProducing()
+        q.lose()
+        self.assertEqual(early.calls, ["stop"])
+
     def test_pullProducerAfterLossNotPulled(self) -> None:
         """
         A pull producer registered once the connection is gone, on a
         connection that never needed flow control before, is never asked
-        for data.
+        for data: it is stopped at once.
         """
         p = self.openPeer()
         p.lose()
@@ -229,7 +251,7 @@ class OutgoingTests(SynchronousTestCase):
         )
         p.app.transport.registerProducer(producer, False)
         p.clock.advance(1.0)
-        self.assertEqual(producer.calls, [])
+        self.assertEqual(producer.calls, ["stop"])
 
     def test_backpressureWithoutProducer(self) -> None:
         """

@@ -82,12 +82,16 @@ class SendFlow:
 
     def attach(self, producer: Any, streaming: bool) -> None:
         """
-        Attach the application's C{producer}.
+        Attach the application's C{producer}; once the connection is gone,
+        stop it instead, as Twisted's transports do.
 
         @raise RuntimeError: one is attached already.
         """
         if self.producer is not None:
             raise RuntimeError("a producer is already attached")
+        if self._stopped:
+            producer.stopProducing()
+            return
         self.producer = producer
         self.streaming = streaming
         if streaming:
@@ -246,6 +250,10 @@ class TransportProducer:
 
     def stopProducing(self) -> None:
         """
-        The transport is going away: see L{SendFlow.stopProducing}.
+        The transport is going away: see L{SendFlow.stopProducing}.  A
+        connection without a L{SendFlow} has no producer and no timer to
+        stop; one made later, once the connection is lost, starts stopped.
         """
-        self.owner._flow.stopProducing()
+        flow = self.owner._sendFlow
+        if flow is not None:
+            flow.stopProducing()
