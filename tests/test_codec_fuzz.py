@@ -46,6 +46,7 @@ from twisted_ws.codec import (
     State,
     Version,
 )
+from twisted_ws.codec.handshake import parseHead
 
 EXAMPLES = int(os.environ.get("TWISTED_WS_FUZZ_EXAMPLES", "100"))
 SEED = os.environ.get("TWISTED_WS_FUZZ_SEED")
@@ -600,6 +601,64 @@ receiverOptions = st.sampled_from([
     Options(decodeText=False),
     Options(autoPong=False),
 ])
+
+
+def readHeadLineByLine(head: bytes) -> tuple[str, list[tuple[str, str]]] | str:
+    """
+    What RFC 9112 makes of a head's header lines, read one at a time: the
+    start line and the (name, stripped value) pairs, or the word C{"bad"}
+    for a head with a line that is empty, folded, without a colon, with a
+    name that is not a token, or with a control character (but HTAB) in
+    its value.
+    """
+    startLine, *lines = head.decode("iso-8859-1").split("\r\n")
+    headers = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name or any(c not in TOKEN_CHARACTERS for c in name):
+            return "bad"
+        if any(c != "\t" and (ord(c) < 0x20 or c == "\x7f") for c in value):
+            return "bad"
+        headers.append((name, value.strip(" \t")))
+    return startLine, headers
+
+
+#: Starts of header lines near a valid name: folded, spaced, empty, not a
+#: token.
+LINE_STARTS = [b"Host", b" Host", b"\tUpgrade", b"Host ", b"", b"Ho st", b"H\xe9", b"X:Y", b"A\rB"]
+
+TOKEN_CHARACTERS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class HeadParsingTests(SynchronousTestCase):
+    """
+    The parser of request and response heads agrees with the line-by-line
+    reading of RFC 9112 on near-valid heads.
+    """
+
+    @FUZZ
+    @given(
+        version=st.sampled_from(ALL_VERSIONS),
+        seed=st.integers(0, 3),
+        ops=st.lists(lineMutations, max_size=4),
+        added=st.lists(st.tuples(st.just("add"), st.sampled_from(LINE_STARTS), values), max_size=2),
+        response=st.booleans(),
+    )
+    def test_headerLines(self, version, seed, ops, added, response) -> None:
+        """
+        A mutated head parses to the same start line and headers as the
+        line-by-line reading, or is refused with status 400 where that
+        reading finds a bad line.
+        """
+        data = validResponse(version, seed, ()) if response else validRequest(version, seed)
+        head = mutateHead(data, ops + added).partition(b"\r\n\r\n")[0]
+        expected = readHeadLineByLine(head)
+        if expected == "bad":
+            with self.assertRaises(PeerError) as caught:
+                parseHead(head)
+            self.assertEqual(caught.exception.status, 400)
+        else:
+            self.assertEqual(parseHead(head), expected)
 
 
 class FramingFuzzTests(SynchronousTestCase):

@@ -32,6 +32,8 @@ class Version(enum.Enum):
     HYBI08 = "hybi-08"
     RFC6455 = "rfc6455"
 
+    __hash__ = object.__hash__  # by identity, as State (dict keys, set members)
+
     @property
     def label(self) -> str:
         """

@@ -58,6 +58,11 @@ _TARGET = re.compile(r"/[\x21-\x7e]*")
 # field-value (RFC 9110 section 5.5): no control character but HTAB.
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _NOT_LATIN1 = re.compile(r"[^\x00-\xff]")
+# A header line as L{parseHead} accepts it (RFC 9112 section 5): a token, a
+# colon, and a field value (with the whitespace around it) without control
+# characters but HTAB, ending in CRLF; and a block of such lines.
+_HEADER_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)\r\n")
+_HEADER_BLOCK = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
 
 
 def readHead(buf: bytes, limit: int, what: str = "request", start: int = 0) -> int:
@@ -88,9 +93,24 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
 
     @raise PeerError: with status 400 when a header line is malformed.
     """
-    lines = head.decode("iso-8859-1").split("\r\n")
+    startLine, sep, rest = head.decode("iso-8859-1").partition("\r\n")
+    if not sep:
+        return startLine, []
+    rest += "\r\n"
+    # A well-formed head (every one a client sends) is checked and split by
+    # two regular expressions; the line-by-line reading below is for
+    # finding what is wrong with one that is not.
+    if _HEADER_BLOCK.fullmatch(rest) is not None:
+        return startLine, [(name, value.strip(" \t")) for name, value in _HEADER_FIELD.findall(rest)]
+    return startLine, _headerLines(rest[:-2].split("\r\n"), what)
+
+
+def _headerLines(lines: list[str], what: str) -> list[tuple[str, str]]:
+    """
+    The headers of C{lines}, one line each, or the first error among them.
+    """
     headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
+    for line in lines:
         if not line:
             raise PeerError(f"empty line inside the {what} head", status=400)
         if line[0] in " \t":
@@ -102,7 +122,7 @@ def parseHead(head: bytes, what: str = "request") -> tuple[str, list[tuple[str, 
         if _BAD_VALUE.search(value):
             raise PeerError(f"invalid character in header {name}", status=400)
         headers.append((name, value))
-    return lines[0], headers
+    return headers
 
 
 def checkHeaders(headers: list[tuple[str, str]]) -> None:

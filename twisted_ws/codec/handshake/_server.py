@@ -7,7 +7,6 @@ response.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import fnmatch
 import re
@@ -117,6 +116,16 @@ def checkOrigin(origin: str | None, allowed: tuple[str | None, ...] | None, name
         raise PeerError(f"origin {origin[:200]!r} is not allowed", status=403)
 
 
+def _names(values: list[str], token: str) -> bool:
+    """
+    Whether the token lists C{values} hold C{token} (lower case), looked up
+    at once in the usual single value that is just that token.
+    """
+    if len(values) == 1 and values[0].lower() == token:
+        return True
+    return token in tokens(values)
+
+
 def _checkUpgrade(method: str, target: str, httpVersion: str, headers: Index) -> str:
     """
     Check what every version's request has in common: the request line,
@@ -131,11 +140,11 @@ def _checkUpgrade(method: str, target: str, httpVersion: str, headers: Index) ->
     upgrade = headerValues(headers, "upgrade")
     if not upgrade:
         raise PeerError("not a WebSocket request: no Upgrade header", status=426)
-    if "websocket" not in tokens(upgrade):
+    if not _names(upgrade, "websocket"):
         raise PeerError(
             f"Upgrade header {', '.join(upgrade)[:80]!r} does not name websocket", status=400
         )
-    if "upgrade" not in tokens(headerValues(headers, "connection")):
+    if not _names(headerValues(headers, "connection"), "upgrade"):
         raise PeerError("Connection header does not contain the upgrade token", status=400)
     host = single(headers, "host")
     if not host:
@@ -180,26 +189,25 @@ def _hybiFields(headers: Index, version: Version) -> tuple[str, str | None, tupl
     if key is None:
         raise PeerError("missing Sec-WebSocket-Key", status=400)
     try:
-        raw = base64.b64decode(key.encode("ascii"), validate=True)
+        raw = binascii.a2b_base64(key.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         raise PeerError(f"Sec-WebSocket-Key {key[:40]!r} is not base64", status=400) from None
     if len(raw) != 16:
         raise PeerError(
             f"Sec-WebSocket-Key {key[:40]!r} decodes to {len(raw)} bytes, not 16", status=400
         )
-    origin = single(headers, originHeader(version).lower())
-    subprotocols = tuple(
-        t.strip()
-        for value in headerValues(headers, "sec-websocket-protocol")
-        for t in value.split(",")
-        if t.strip()
-    )
-    try:
-        extensions = parseExtensions(
-            headerValues(headers, "sec-websocket-extensions"), dropRepeated=True
-        )
-    except ValueError as e:
-        raise PeerError(f"malformed Sec-WebSocket-Extensions: {e}", status=400) from None
+    origin = single(headers, _ORIGIN_KEYS[version])
+    protocols = headers.get("sec-websocket-protocol")
+    subprotocols: tuple[str, ...] = ()
+    if protocols:
+        subprotocols = tuple(t.strip() for value in protocols for t in value.split(",") if t.strip())
+    offered = headers.get("sec-websocket-extensions")
+    extensions: Offers = []
+    if offered:
+        try:
+            extensions = parseExtensions(offered, dropRepeated=True)
+        except ValueError as e:
+            raise PeerError(f"malformed Sec-WebSocket-Extensions: {e}", status=400) from None
     return key, origin, subprotocols, extensions
 
 
@@ -210,6 +218,10 @@ def originHeader(version: Version) -> str:
     if version is Version.HYBI07 or version is Version.HYBI08:
         return "Sec-WebSocket-Origin"
     return "Origin"
+
+
+#: The lower-cased name of the origin header of each version, as indexed.
+_ORIGIN_KEYS = {version: originHeader(version).lower() for version in Version}
 
 
 def validateRequest(
