@@ -20,6 +20,7 @@ from ._app import WebSocketProtocol
 from ._errors import AbnormalClose, RejectConnection
 from ._logevents import INFO, emit
 from ._metrics import utf8Size
+from ._readscope import READS
 from ._transport import _BATCH_BYTES, _BATCH_ITEMS, WebSocketConnection
 from .codec import (
     ConnectionClosedError,
@@ -218,7 +219,7 @@ class _CountedServerConnection(WebSocketServerConnection):
         self._stats.textSentSizes.append(
             size if text.__class__ is bytes or text.isascii() else utf8Size(text)  # type: ignore[union-attr]
         )
-        if self._inReceive and size <= _BATCH_BYTES:
+        if size <= _BATCH_BYTES and (self._inReceive or READS.holding(self)):
             batched = self._batched + 1
             if batched <= _BATCH_ITEMS:
                 self._batched = batched
@@ -233,7 +234,7 @@ class _CountedServerConnection(WebSocketServerConnection):
             return self._sendRefused(e)
         size = len(data)
         self._stats.binarySentSizes.append(size)
-        if self._inReceive and size <= _BATCH_BYTES:
+        if size <= _BATCH_BYTES and (self._inReceive or READS.holding(self)):
             batched = self._batched + 1
             if batched <= _BATCH_ITEMS:
                 self._batched = batched

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.logger import Logger
 
 from ._connectionview import ConnectionView
+from ._readscope import READS
 from ._wire import WireProtocol
 from .codec import ConnectionClosedError, State
 
@@ -84,8 +85,9 @@ class WebSocketConnection(ConnectionView, WireProtocol):
         # Inside dataReceived replies are batched into one write, unless they
         # pile up: then the transport must see them to apply back-pressure.
         # (A count of our own: codec.queuedChunkCount, a property, costs
-        # more per message.)
-        if self._inReceive and len(text) <= _BATCH_BYTES:
+        # more per message.)  So are sends made while another connection
+        # handles a read (a broadcast): see twisted_ws._readscope.
+        if len(text) <= _BATCH_BYTES and (self._inReceive or READS.holding(self)):
             batched = self._batched + 1
             if batched <= _BATCH_ITEMS:
                 self._batched = batched
@@ -105,7 +107,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
             codec.sender.sendBinary(data)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
-        if self._inReceive and len(data) <= _BATCH_BYTES:
+        if len(data) <= _BATCH_BYTES and (self._inReceive or READS.holding(self)):
             batched = self._batched + 1
             if batched <= _BATCH_ITEMS:
                 self._batched = batched
@@ -121,8 +123,14 @@ class WebSocketConnection(ConnectionView, WireProtocol):
             self.codec.sendPreparedMessage(message)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
-        if not self._inReceive:
-            self._flush()
+        if self._inReceive:
+            return
+        if len(message.data) <= _BATCH_BYTES and READS.holding(self):
+            batched = self._batched + 1
+            if batched <= _BATCH_ITEMS:
+                self._batched = batched
+                return
+        self._flush()
 
     def ping(self, payload: bytes = b"") -> None:
         """

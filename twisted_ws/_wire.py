@@ -23,6 +23,7 @@ from ._ending import ConnectionEnding
 from ._errors import ConnectionClosed
 from ._flow import SendFlow, TransportProducer
 from ._logevents import DEBUG, emit
+from ._readscope import READS
 from ._timers import ConnectionTimers
 from ._twistedinternals import lowerTransport, setReadSize, writeNow
 from .codec import (
@@ -164,6 +165,8 @@ class WireProtocol(ConnectionEnding):
     def dataReceived(self, data: bytes) -> None:
         self._bytesIn += len(data)
         self._inReceive = True
+        reads = READS
+        reads.depth += 1
         codec = self.codec
         try:
             events = codec.receiveData(data)
@@ -171,8 +174,11 @@ class WireProtocol(ConnectionEnding):
                 self._deliver(events)
         finally:
             self._inReceive = False
+            reads.depth -= 1
         codec.releaseReceivedText()
         self._flush(True)
+        if reads.held and not reads.depth:
+            reads.release()
 
     def _deliver(self, events: Sequence[Any]) -> None:
         """
