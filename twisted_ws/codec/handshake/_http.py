@@ -122,7 +122,9 @@ def _headerLines(lines: list[str], what: str) -> list[tuple[str, str]]:
         if _BAD_VALUE.search(value):
             raise PeerError(f"invalid character in header {name}", status=400)
         headers.append((name, value))
-    return headers
+    # Not reached: the two expressions of parseHead accept every head that
+    # has no bad line (tests.test_codec_fuzz holds them to this reading).
+    return headers  # pragma: no cover
 
 
 def checkHeaders(headers: list[tuple[str, str]]) -> None:
