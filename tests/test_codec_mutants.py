@@ -20,6 +20,7 @@ from twisted_ws.codec import (
     HandshakeFailed,
     LocalProtocolError,
     Options,
+    PeerError,
     Ping,
     RequestReceived,
     ServerConnection,
@@ -27,6 +28,7 @@ from twisted_ws.codec import (
     Version,
     mask,
 )
+from twisted_ws.codec.handshake import parseHead, readHead, validateRequest
 
 from ._support.codec import (
     HYBI_RESPONSE,
@@ -37,6 +39,7 @@ from ._support.codec import (
     openClient,
     openServer,
     plainFrame,
+    rfcRandom,
 )
 
 
@@ -911,3 +914,310 @@ class HandshakeRefusalTests(SynchronousTestCase):
         conn = ServerConnection()
         request = hybiRequest().replace(b"Connection: Upgrade", b"Connection: keep-alive,Upgrade")
         self.assertEqual([type(e) for e in conn.receiveData(request)], [RequestReceived])
+
+
+class HalvingExtension(RecordingExtension):
+    """
+    A L{RecordingExtension} whose decoding keeps every other byte, so that a
+    message it decodes is half its size on the wire.
+    """
+
+    def decodeChunk(self, data: bytes, rsv: int, limit: int) -> bytes:
+        super().decodeChunk(data, rsv, limit)
+        return bytes(data)[::2]
+
+
+class HalvingFactory(RecordingFactory):
+    """
+    Negotiates a L{HalvingExtension} named C{name}.
+    """
+
+    def acceptOffer(self, offers: list) -> RecordingExtension:
+        return HalvingExtension(self.name, *self._args)
+
+
+class FrameHeaderTests(SynchronousTestCase):
+    """
+    The checks of a data or control frame's header that depend on what was
+    negotiated and on what arrived before it.
+    """
+
+    def test_rsvOnControlFrame(self) -> None:
+        """
+        A ping with the bit of a negotiated extension fails the connection
+        with 1002 and says that control frames carry no RSV bits.
+        """
+        conn, _ = recordingServer(("rec-a", 0x40, False, b""))
+        self.assertEqual(
+            failureOf(conn, maskedFrame(0xC9, b"")), (1002, "RSV bits set on a control frame")
+        )
+
+    def test_rsvOnContinuation(self) -> None:
+        """
+        A continuation frame with the bit of an extension that encodes whole
+        messages fails the connection with 1002 and says why.
+        """
+        conn, _ = recordingServer(("rec-a", 0x40, False, b""))
+        self.assertEqual(
+            failureOf(conn, maskedFrame(0x41, b"a") + maskedFrame(0xC0, b"b")),
+            (1002, "RSV bits set on a continuation frame"),
+        )
+
+    def test_compressedMessageLimitedByDecodedSize(self) -> None:
+        """
+        A message with an extension's bit is held to C{maxMessageSize} by
+        the size its frames decode to, not by their size on the wire: a
+        first frame of 120 bytes and a continuation of 80, which decode to
+        60 and 40 bytes, fit under a limit of 100.
+        """
+        calls: list = []
+        conn = ServerConnection(
+            Options(
+                extensions=(HalvingFactory("half", 0x40, False, b"", calls),), maxMessageSize=100
+            )
+        )
+        conn.receiveData(hybiRequest(extra="Sec-WebSocket-Extensions: half\r\n"))
+        conn.accept()
+        self.assertIn(b"Sec-WebSocket-Extensions: half\r\n", conn.dataToSend())
+        events = conn.receiveData(maskedFrame(0x41, b"ab" * 60) + maskedFrame(0x80, b"ab" * 40))
+        self.assertEqual(events, [TextMessage("a" * 100)])
+
+    def test_firstFragmentAtLimit(self) -> None:
+        """
+        On a new connection, a first fragment of exactly C{maxMessageSize}
+        bytes is accepted: nothing counts against the first message.
+        """
+        events = server(maxMessageSize=10).receiveData(
+            maskedFrame(0x01, b"y" * 10) + maskedFrame(0x80, b"")
+        )
+        self.assertEqual(events, [TextMessage("y" * 10)])
+
+    def test_invalidTextAtLimits(self) -> None:
+        """
+        A whole text frame of exactly C{maxFrameSize}, or exactly
+        C{maxMessageSize}, bytes is read as any whole frame within the
+        limits: invalid UTF-8 in it is reported with the decoder's reason.
+        """
+        for options in ({"maxFrameSize": 10}, {"maxMessageSize": 10}):
+            self.assertEqual(
+                failureOf(server(**options), maskedFrame(0x81, b"\xff" * 10)),
+                (1007, "invalid UTF-8 in a text message: invalid start byte"),
+                options,
+            )
+
+    def test_lengthWithTopBit(self) -> None:
+        """
+        A 64-bit length with its most significant bit set fails the
+        connection with 1002, and the connection reports that code and
+        reason as how it closed.
+        """
+        conn = server()
+        self.assertEqual(
+            failureOf(conn, b"\x82\xff\x80" + b"\x00" * 7 + RFC_MASK),
+            (1002, "frame length has its most significant bit set"),
+        )
+        self.assertEqual(
+            (conn.closeCode, conn.closeReason),
+            (1002, "frame length has its most significant bit set"),
+        )
+
+    def test_maskedFrameCloseCode(self) -> None:
+        """
+        A client that fails on a masked frame reports 1002 and the reason
+        as how it closed.
+        """
+        client = openClient()
+        client.receiveData(maskedFrame(0x81, b"hi"))
+        self.assertEqual(
+            (client.closeCode, client.closeReason), (1002, "server sent a masked frame")
+        )
+
+    def test_partial16BitLengthAfterFrame(self) -> None:
+        """
+        A frame whose 16-bit length has not fully arrived, after a whole
+        frame in the same read, waits for the rest of its header.
+        """
+        for cut in (2, 3):
+            conn = server()
+            second = maskedFrame(0x82, b"x" * 200)
+            events = conn.receiveData(maskedFrame(0x81, b"a") + second[:cut])
+            self.assertEqual(events, [TextMessage("a")], cut)
+            self.assertEqual(conn.receiveData(second[cut:]), [BytesMessage(b"x" * 200)], cut)
+
+
+class ChunkTests(SynchronousTestCase):
+    """
+    How a server's frames are handed over as chunks (C{chunksToSend}):
+    payloads shorter than 4096 bytes are joined to their header, longer
+    ones follow it as a chunk of their own.
+    """
+
+    def test_joinLimit(self) -> None:
+        """
+        A 4095-byte binary message is one chunk, header and payload; a
+        4096-byte one is two.
+        """
+        conn = server()
+        conn.sendBytesMessage(b"x" * 4095)
+        self.assertEqual(conn.chunksToSend(), [b"\x82\x7e\x0f\xff" + b"x" * 4095])
+        conn.sendBytesMessage(b"y" * 4096)
+        self.assertEqual(conn.chunksToSend(), [b"\x82\x7e\x10\x00", b"y" * 4096])
+
+
+class HeadParsingTests(SynchronousTestCase):
+    """
+    The public head functions of C{twisted_ws.codec.handshake}: where a head
+    ends, how its header lines are read, and the status and reason of each
+    error they raise.
+    """
+
+    def assertPeerError(self, status: int, reason: str, f, *args) -> None:
+        error = self.assertRaises(PeerError, f, *args)
+        self.assertEqual((error.status, error.reason), (status, reason))
+
+    def test_readHeadDefaults(self) -> None:
+        """
+        By default C{readHead} looks from the first byte, so that a head
+        may be empty, and calls what it reads a request head.
+        """
+        self.assertEqual(readHead(b"\r\n\r\n", 4), 0)
+        self.assertPeerError(431, "request head exceeds 10 bytes", readHead, b"x" * 11, 10)
+
+    def test_readHeadLimitCountsTheHead(self) -> None:
+        """
+        A complete head within the limit is accepted however many bytes
+        follow it, the empty head too.
+        """
+        self.assertEqual(readHead(b"\r\n\r\n" + b"x" * 20, 10), 0)
+        self.assertEqual(readHead(b"a\r\n\r\n" + b"x" * 20, 10), 1)
+
+    def test_readHeadFrom(self) -> None:
+        """
+        C{readHead} looks for the head's end from C{start} only: the bytes
+        before it are not searched again.
+        """
+        self.assertEqual(readHead(b"\r\n\r\nab\r\n\r\n", 100, "request", 2), 6)
+
+    def test_responseFollowedByFrame(self) -> None:
+        """
+        A client's response head ends at its first empty line, even when a
+        frame that holds CRLF CRLF arrives in the same read.
+        """
+        client = ClientConnection("server.example.com", "/chat", randomSource=rfcRandom)
+        client.dataToSend()
+        events = client.receiveData(HYBI_RESPONSE + plainFrame(0x81, b"\r\n\r\n"))
+        self.assertEqual(events[1:], [TextMessage("\r\n\r\n")])
+
+    def test_emptyLine(self) -> None:
+        """
+        An empty line inside a head given to C{parseHead} is refused with
+        400; by default the head is called a request head.
+        """
+        self.assertPeerError(
+            400, "empty line inside the request head", parseHead, b"GET / HTTP/1.1\r\n\r\nX: y"
+        )
+
+    def test_folding(self) -> None:
+        """
+        A header line that starts with a space or a tab (obsolete line
+        folding) is refused with 400, as a request by default.
+        """
+        for head in (b"GET / HTTP/1.1\r\nX: y\r\n z", b"GET / HTTP/1.1\r\nX: y\r\n\tz"):
+            self.assertPeerError(
+                400, "obsolete header line folding in the request", parseHead, head
+            )
+        conn = ServerConnection()
+        [event] = conn.receiveData(hybiRequest(extra=" folded\r\n"))
+        self.assertEqual(
+            (event.status, event.reason), (400, "obsolete header line folding in the request")
+        )
+
+    def test_malformedLine(self) -> None:
+        """
+        A header line without a colon, or whose name is not a token, is
+        refused with 400, quoting at most 80 characters of it.
+        """
+        for line in ("Foo", "Bad Name: x"):
+            self.assertPeerError(
+                400,
+                f"malformed header line {line!r}",
+                parseHead,
+                f"GET / HTTP/1.1\r\n{line}".encode(),
+            )
+        self.assertPeerError(
+            400,
+            f"malformed header line '{'B' * 80}'",
+            parseHead,
+            b"GET / HTTP/1.1\r\n" + b"B" * 99 + b" ",
+        )
+
+    def test_valueWhitespace(self) -> None:
+        """
+        Only spaces and tabs are stripped around a header value: other
+        characters, C{X} or a no-break space, are kept.
+        """
+        self.assertEqual(
+            parseHead(b"GET / HTTP/1.1\r\nX-A: \tXvX \t\r\nX-B: v\xa0"),
+            ("GET / HTTP/1.1", [("X-A", "XvX"), ("X-B", "v\u00a0")]),
+        )
+
+    def test_controlCharacterInValue(self) -> None:
+        """
+        A control character in a header value, even at its end, is refused
+        with 400 and names the header.
+        """
+        self.assertPeerError(
+            400, "invalid character in header X-B", parseHead, b"GET / HTTP/1.1\r\nX-B: w\x0c"
+        )
+
+    def test_checkedHeaders(self) -> None:
+        """
+        C{validateRequest} refuses headers parsed elsewhere whose name is
+        not a token, or whose value holds a control character, with 400.
+        """
+        for header, reason in (
+            (("Bad Name", "x"), "malformed header name 'Bad Name'"),
+            (("X-A", "a\x01b"), "invalid character in header X-A"),
+        ):
+            self.assertPeerError(
+                400,
+                reason,
+                validateRequest,
+                "GET",
+                "/chat",
+                "HTTP/1.1",
+                REQUEST_HEADERS + [header],
+                Options(),
+            )
+
+
+class ResponseHeaderTests(SynchronousTestCase):
+    """
+    The extra headers a server adds to its response.
+    """
+
+    def accepting(self) -> ServerConnection:
+        conn = ServerConnection()
+        conn.receiveData(hybiRequest())
+        return conn
+
+    def test_extraHeader(self) -> None:
+        """
+        An extra header is sent as given, C{X}s and all.
+        """
+        conn = self.accepting()
+        conn.accept(headers=[("X-Served-By", "XYZ")])
+        self.assertIn(b"\r\nX-Served-By: XYZ\r\n", conn.dataToSend())
+
+    def test_invalidExtraHeader(self) -> None:
+        """
+        An extra header whose name is not a token, or whose value holds CR,
+        LF or NUL, is refused with a L{LocalProtocolError} that names it.
+        """
+        for header, message in (
+            (("Bad Name", "x"), "invalid header name 'Bad Name'"),
+            (("X-A", "a\r\nb"), "invalid character in the value of header 'X-A'"),
+            (("X-A", "a\x00b"), "invalid character in the value of header 'X-A'"),
+        ):
+            error = self.assertRaises(LocalProtocolError, self.accepting().accept, headers=[header])
+            self.assertEqual(str(error), message)
