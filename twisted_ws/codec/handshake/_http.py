@@ -44,10 +44,14 @@ REASONS = {
     503: "Service Unavailable",
 }
 
+# RFC 9110 section 5.6.2: token; and the characters a field value may hold
+# (section 5.5: no control character but HTAB).
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_CONTROL = r"\x00-\x08\x0a-\x1f\x7f"
 # RFC 9112 section 3: request-line = method SP request-target SP HTTP-version,
 # with HTTP-version = "HTTP/" DIGIT "." DIGIT (ASCII digits only: a str
 # pattern's [0-9] matches nothing else).
-_REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^ ]*) (HTTP/[0-9]\.[0-9])")
+_REQUEST_LINE = re.compile(rf"({_TOKEN}) ([^ ]*) (HTTP/[0-9]\.[0-9])")
 # RFC 9112 section 4: status-line = HTTP-version SP status-code SP
 # [reason-phrase]; the last space is optional here, as most clients allow.
 _STATUS_LINE = re.compile(r"HTTP/1\.[0-9] ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
@@ -55,14 +59,13 @@ _STATUS_LINE = re.compile(r"HTTP/1\.[0-9] ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*
 _HTTP11 = re.compile(r"HTTP/1\.[1-9]")
 # origin-form (RFC 9112 section 3.2.1): a path of visible ASCII characters.
 _TARGET = re.compile(r"/[\x21-\x7e]*")
-# field-value (RFC 9110 section 5.5): no control character but HTAB.
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_VALUE = re.compile(rf"[{_CONTROL}]")
 _NOT_LATIN1 = re.compile(r"[^\x00-\xff]")
 # A header line as L{parseHead} accepts it (RFC 9112 section 5): a token, a
-# colon, and a field value (with the whitespace around it) without control
-# characters but HTAB, ending in CRLF; and a block of such lines.
-_HEADER_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)\r\n")
-_HEADER_BLOCK = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
+# colon, and a field value (with the whitespace around it) ending in CRLF;
+# and a block of such lines.
+_HEADER_FIELD = re.compile(rf"({_TOKEN}):([^{_CONTROL}]*)\r\n")
+_HEADER_BLOCK = re.compile(rf"(?:{_TOKEN}:[^{_CONTROL}]*\r\n)*")
 
 
 def readHead(buf: bytes, limit: int, what: str = "request", start: int = 0) -> int:
