@@ -217,11 +217,13 @@ class ServerNegotiationTests(SynchronousTestCase):
     def test_plainOffer(self) -> None:
         """
         A bare offer is accepted with a bare response: both sides take their
-        context over with 15-bit windows.
+        context over; the client may use a 15-bit window, and the server
+        compresses with its own 12-bit cap, which it does not announce.
         """
         ext = self.assertResponse("permessage-deflate", "permessage-deflate")
         self.assertEqual((ext.localNoContextTakeover, ext.remoteNoContextTakeover), (False, False))
-        self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (15, 15))
+        self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (12, 15))
+        self.assertEqual((ext.compressionLevel, ext.memLevel), (-1, 5))
 
     def test_serverNoContextTakeoverOffered(self) -> None:
         """
@@ -506,6 +508,8 @@ class ClientNegotiationTests(SynchronousTestCase):
         Responses within the offer give the extension those settings.
         """
         ext = PerMessageDeflate().acceptResponse({})
+        self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (12, 15))
+        ext = PerMessageDeflate(localMaxWindowBits=None).acceptResponse({})
         self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (15, 15))
         self.assertEqual((ext.localNoContextTakeover, ext.remoteNoContextTakeover), (False, False))
         ext = PerMessageDeflate().acceptResponse(
@@ -602,7 +606,7 @@ class ClientNegotiationTests(SynchronousTestCase):
         server's window and the server's context takeover.  It keeps to no
         context takeover whether or not the answer repeats it.
         """
-        factory = PerMessageDeflate(clientNoContextTakeover=True)
+        factory = PerMessageDeflate(clientNoContextTakeover=True, localMaxWindowBits=None)
         self.assertEqual(
             factory.offer(),
             "permessage-deflate; client_no_context_takeover; client_max_window_bits",

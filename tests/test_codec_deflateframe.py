@@ -124,11 +124,16 @@ class NegotiationTests(SynchronousTestCase):
     def test_bareOffer(self) -> None:
         """
         The bare offer Chrome and Safari made is accepted with context
-        takeover and 15-bit windows.
+        takeover; the peer may use a 15-bit window, and this side compresses
+        with its own 12-bit cap, which it does not announce.
         """
         ext = self.accept("x-webkit-deflate-frame")
         assert ext is not None
         self.assertEqual(ext.responseParams(), "x-webkit-deflate-frame")
+        self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (12, 15))
+        self.assertEqual(ext.memLevel, 5)
+        ext = self.accept("x-webkit-deflate-frame", localMaxWindowBits=None)
+        assert ext is not None
         self.assertEqual((ext.localWindowBits, ext.remoteWindowBits), (15, 15))
         self.assertFalse(ext.localNoContextTakeover or ext.remoteNoContextTakeover)
 

@@ -52,15 +52,17 @@ class CommandLineTests(SynchronousTestCase):
     def test_defaults(self) -> None:
         """
         C{--compression} alone makes one L{PerMessageDeflate} with context
-        takeover, no window cap and zlib's defaults.
+        takeover, no window cap announced, and the library's own defaults:
+        zlib's level, memLevel 5 and a 12-bit window to compress with.
         """
         [factory] = extensionsOf(parse("--compression"))
         self.assertIsInstance(factory, PerMessageDeflate)
         self.assertEqual(
             (factory.serverNoContextTakeover, factory.clientNoContextTakeover,
              factory.serverMaxWindowBits, factory.clientMaxWindowBits,
+             factory.localMaxWindowBits,
              factory.compressionLevel, factory.memLevel, factory.minSize),
-            (False, False, None, None, -1, 8, 0),
+            (False, False, None, None, 12, -1, 5, 0),
         )
         self.assertEqual(factory.offer(), "permessage-deflate; client_max_window_bits")
 
@@ -78,9 +80,20 @@ class CommandLineTests(SynchronousTestCase):
         self.assertEqual(
             (factory.serverNoContextTakeover, factory.clientNoContextTakeover,
              factory.serverMaxWindowBits, factory.clientMaxWindowBits,
+             factory.localMaxWindowBits,
              factory.compressionLevel, factory.memLevel, factory.minSize),
-            (True, True, 10, 10, 1, 4, 1024),
+            (True, True, 10, 10, 10, 1, 4, 1024),
         )
+
+    def test_windowBitsAboveTheDefault(self) -> None:
+        """
+        C{--compression-window-bits 15} also lifts the 12-bit window the
+        server compresses with by default.
+        """
+        [factory] = extensionsOf(parse("--compression", "--compression-window-bits", "15"))
+        extension = factory.acceptOffer([{}])
+        assert extension is not None
+        self.assertEqual((extension.localWindowBits, extension.remoteWindowBits), (15, 15))
 
     def test_negotiates(self) -> None:
         """

@@ -85,9 +85,10 @@ class DeflateFrame:
     @param localNoContextTakeover: compress every frame with an empty
         window even when the peer did not ask.
     @param localMaxWindowBits: compress with at most this window even when
-        the peer asked for more (or did not ask), or L{None}.
+        the peer asked for more (or did not ask), or L{None}; 12 by default,
+        as for L{PerMessageDeflate}.
     @param compressionLevel: zlib's level, 0 to 9, or -1 for its default.
-    @param memLevel: zlib's memLevel, 1 to 9.
+    @param memLevel: zlib's memLevel, 1 to 9 (default 5).
     @param minSize: messages shorter than this are sent uncompressed.
     """
 
@@ -97,9 +98,9 @@ class DeflateFrame:
         noContextTakeover: bool = False,
         maxWindowBits: int | None = None,
         localNoContextTakeover: bool = False,
-        localMaxWindowBits: int | None = None,
+        localMaxWindowBits: int | None = 12,
         compressionLevel: int = -1,
-        memLevel: int = 8,
+        memLevel: int = 5,
         minSize: int = 0,
     ) -> None:
         if name not in DEFLATE_FRAME_NAMES:

