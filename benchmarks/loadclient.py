@@ -718,13 +718,17 @@ class _Stream:
     """
 
     __slots__ = (
-        "sock", "out", "expected", "received", "view", "sent", "got", "batches",
+        "sock", "out", "outs", "turn", "expected", "received", "view", "sent", "got", "batches",
         "counting", "frames", "parsed", "compressed",
     )
 
     def __init__(self, sock, out, expected):
         self.sock = sock
-        self.out = memoryview(out)
+        # A list of request streams (counting mode only): sent in turn, one
+        # batch each.
+        self.outs = [memoryview(o) for o in out] if isinstance(out, list) else [memoryview(out)]
+        self.turn = 0
+        self.out = self.outs[0]
         self.expected = expected
         # An int: the number of frames to count (compressed workloads).
         self.counting = isinstance(expected, int)
@@ -787,7 +791,10 @@ def runEcho(target, socks, batches, duration, maxBatches):
     C{maxBatches} batches (over all connections) were started.
 
     @param socks: open non-blocking sockets.
-    @param batches: per socket, C{(request, expected)}.
+    @param batches: per socket, C{(request, expected)}; where C{expected} is
+        a number of frames to count, C{request} may be a list of request
+        streams of that many messages each, sent one batch after the other
+        in turn.
     @return: C{(batchesCompleted, elapsed)}.
     """
     selector = selectors.DefaultSelector()
@@ -843,6 +850,9 @@ def runEcho(target, socks, batches, duration, maxBatches):
                         completed += 1
                         if now < end and started < maxBatches:
                             started += 1
+                            if len(stream.outs) > 1:
+                                stream.turn = (stream.turn + 1) % len(stream.outs)
+                                stream.out = stream.outs[stream.turn]
                             stream.sent = 0
                             stream.got = 0
                             selector.modify(sock, _EVENT_READ | _EVENT_WRITE, stream)

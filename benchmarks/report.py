@@ -331,6 +331,7 @@ def renderMarkdown(document, labels):
 
     lines.extend(metricsCostTable(document))
     lines.extend(loggingCostTable(document))
+    lines.extend(compressionCostTable(document, labels))
 
     efficient = [
         n
@@ -560,6 +561,52 @@ def loggingCostTable(document):
         "(1.00x: the log lines cost nothing):",
         "logging on / quiet",
     )
+
+
+#: Rows measured with permessage-deflate, each with the row that sends the
+#: same messages uncompressed.
+COMPRESSED_PAIRS = (("deflatebroadcast", "jsonbroadcast"),)
+
+
+def compressionCostTable(document, labels):
+    """
+    @return: the Markdown lines of the table that compares each server's
+        compressed row with its own uncompressed row of the same messages
+        (L{COMPRESSED_PAIRS}), where both ran; no lines otherwise.
+    """
+    results = document["results"]
+    lines = []
+    for compressed, plain in COMPRESSED_PAIRS:
+        if compressed not in results or plain not in results:
+            continue
+        on, off = results[compressed], results[plain]
+        for name in document["order"]:
+            a, b = on["servers"].get(name), off["servers"].get(name)
+            if not (a and b):
+                continue
+            if not lines:
+                lines = [
+                    "Compressed relative to the same messages uncompressed, each server against "
+                    "itself (1.00x: compression costs nothing):",
+                    "",
+                    "| workload | server | compressed / uncompressed | per server CPU-s |",
+                    "|---|---|--:|--:|",
+                ]
+            r = relative(a["median"], b["median"], True)
+            aCpu, bCpu = a.get("perServerCpuSecondMedian"), b.get("perServerCpuSecondMedian")
+            rc = relative(aCpu, bCpu, True) if aCpu and bCpu else None
+            lines.append(
+                "| %s | %s | %s | %s |"
+                % (
+                    on["label"],
+                    labels.get(name, name),
+                    "-" if r is None else "%.2fx" % (r,),
+                    "-" if rc is None else "%.2fx" % (rc,),
+                )
+            )
+    if lines:
+        lines.append("")
+    return lines
 
 
 def _costTable(document, subject, title, heading):

@@ -158,6 +158,10 @@ def chatMessage(size, rng):
     return json.dumps(head).encode("utf-8")
 
 
+#: The largest window of DEFLATE (RFC 7692: 15 bits), in bytes.
+COMPRESSION_HISTORY = 1 << 15
+
+
 def compressedEchoWorkload(connections, inFlight, size, unit):
     """
     Build an echo workload of chat-like JSON text messages sent and echoed
@@ -166,16 +170,27 @@ def compressedEchoWorkload(connections, inFlight, size, unit):
     (L{DeflateFraming}).
     """
 
+    # Batches of distinct messages sent in turn, enough that no message
+    # comes back while an earlier copy of it is still in a 32 KiB window (the
+    # largest): a repeat in the window would compress to a few bytes, which
+    # real traffic does not.
+    turns = max(2, -(-COMPRESSION_HISTORY // (inFlight * size)) + 1)
+
     def run(target, pid, settings):
         rng = makeRng(size * 7919 + inFlight)
         target.framing = DeflateFraming()
         target.compression = True
         socks = openConnections(target, connections, timeout=settings.timeout)
         try:
-            batches = [
-                buildBatch(target.framing, [chatMessage(size, rng) for _ in range(inFlight)], True)
-                for _ in socks
-            ]
+            batches = []
+            for _ in socks:
+                outs = []
+                for _ in range(turns):
+                    out, frames = buildBatch(
+                        target.framing, [chatMessage(size, rng) for _ in range(inFlight)], True
+                    )
+                    outs.append(out)
+                batches.append((outs, frames))
             runEcho(target, socks, batches, 0.0, len(socks))
             with Window(pid) as window:
                 completed, elapsed = runEcho(
@@ -260,20 +275,29 @@ def latencyWorkload(target, pid, settings):
     return Measurement({"p50": p50, "p99": p99}, window)
 
 
-def broadcastWorkload(receivers, burstSize, size):
+def broadcastWorkload(receivers, burstSize, size, json=False):
     """
     One sender, C{receivers} receivers; each burst of C{burstSize} messages
     of C{size} bytes must reach every receiver.  Reports deliveries per
     second (messages received, summed over receivers).
+
+    @param json: send the chat-like JSON text messages of the compressed
+        broadcast (the same ones, uncompressed) instead of random binary.
     """
 
     def run(target, pid, settings):
-        rng = makeRng(size + burstSize)
         framing = target.framing
         burst = []
-        for _ in range(burstSize):
-            payload = randomBinary(size, rng)
-            burst.append((framing.request(payload, False), framing.response(payload, False)))
+        if json:
+            rng = makeRng(size + burstSize + 1)
+            for _ in range(burstSize):
+                payload = chatMessage(size, rng)
+                burst.append((framing.request(payload, True), framing.response(payload, True)))
+        else:
+            rng = makeRng(size + burstSize)
+            for _ in range(burstSize):
+                payload = randomBinary(size, rng)
+                burst.append((framing.request(payload, False), framing.response(payload, False)))
         socks = openConnections(target, receivers + 1, timeout=settings.timeout + receivers / 200.0)
         try:
             # Let servers that register connections after the handshake (in a
@@ -435,6 +459,13 @@ def allWorkloads(idleConnections):
             "broadcast",
             broadcastWorkload(1000, 10, 32),
             [(None, Metric("broadcast", "broadcast 1 -> 1000 conns, 32 B binary", "deliveries/s"))],
+            app="broadcast",
+        ),
+        Workload(
+            "jsonbroadcast",
+            broadcastWorkload(1000, 10, 200, json=True),
+            [(None, Metric("jsonbroadcast", "broadcast 1 -> 1000 conns, 200 B JSON, uncompressed",
+                           "deliveries/s"))],
             app="broadcast",
         ),
         Workload(
