@@ -183,3 +183,66 @@ class HeldBroadcastTests(SynchronousTestCase):
         self.assertEqual(len(receiver.transport.writes), 1)
         self.assertEqual(self.messagesOf(receiver), [b"outer", b"inner"])
         self.assertEqual(READS.depth, 0)
+
+
+class Replier(WebSocketProtocol):
+    """
+    Answers on its own connection, during its own read: b"prepared" with one
+    more prepared message than a batch holds, b"big" with a prepared message
+    over the batch's size, b"pings" with one more ping than a batch holds.
+    It records how many writes its transport had been given when it
+    returned.
+    """
+
+    seenDuring: list[int] = []
+
+    def bytesMessageReceived(self, data: bytes) -> None:
+        if data == b"prepared":
+            for i in range(_BATCH_ITEMS + 1):
+                self.transport.sendPreparedMessage(PreparedMessage(b"%d" % (i,)))
+        elif data == b"big":
+            self.transport.sendPreparedMessage(PreparedMessage(b"x" * (_BATCH_BYTES + 1)))
+        elif data == b"pings":
+            for i in range(_BATCH_ITEMS + 1):
+                self.transport.ping(b"%d" % (i,))
+        self.seenDuring.append(len(self.transport.transport.writes))
+
+
+class OwnReadBoundTests(SynchronousTestCase):
+    """
+    Prepared messages and pings sent on a connection during its own read
+    are held within the same bounds as its other replies.
+    """
+
+    def setUp(self) -> None:
+        self.peer = Peer(Version.RFC6455, Replier, Options(logConnections=False), clock=task.Clock())
+        Replier.seenDuring = []
+        self.peer.handshake()
+        self.peer.transport.writes.clear()
+
+    def test_preparedCount(self) -> None:
+        """
+        The prepared message that overfills the batch writes the batch
+        during the read.
+        """
+        self.peer.client.sendBytesMessage(b"prepared")
+        self.peer.flush()
+        self.assertEqual(Replier.seenDuring, [1])
+        messages = [e.data for e in self.peer.receive() if isinstance(e, BytesMessage)]
+        self.assertEqual(messages, [b"%d" % (i,) for i in range(_BATCH_ITEMS + 1)])
+
+    def test_preparedSize(self) -> None:
+        """
+        A prepared message over the batch's size is written as it is sent.
+        """
+        self.peer.client.sendBytesMessage(b"big")
+        self.peer.flush()
+        self.assertEqual(Replier.seenDuring, [1])
+
+    def test_pingCount(self) -> None:
+        """
+        The ping that overfills the batch writes the batch during the read.
+        """
+        self.peer.client.sendBytesMessage(b"pings")
+        self.peer.flush()
+        self.assertEqual(Replier.seenDuring, [1])

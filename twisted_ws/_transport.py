@@ -123,9 +123,7 @@ class WebSocketConnection(ConnectionView, WireProtocol):
             self.codec.sendPreparedMessage(message)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
-        if self._inReceive:
-            return
-        if len(message.data) <= _BATCH_BYTES and READS.holding(self):
+        if len(message.data) <= _BATCH_BYTES and (self._inReceive or READS.holding(self)):
             batched = self._batched + 1
             if batched <= _BATCH_ITEMS:
                 self._batched = batched
@@ -143,8 +141,12 @@ class WebSocketConnection(ConnectionView, WireProtocol):
             self.codec.ping(payload)
         except ConnectionClosedError as e:
             return self._sendRefused(e)
-        if not self._inReceive:
-            self._flush()
+        if self._inReceive:
+            batched = self._batched + 1
+            if batched <= _BATCH_ITEMS:
+                self._batched = batched
+                return
+        self._flush()
 
     def _sendRefused(self, error: ConnectionClosedError) -> None:
         """
