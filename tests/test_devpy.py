@@ -150,9 +150,16 @@ class ServeTests(TestCase):
         output = startServe(*args)
 
         def cleanUp() -> None:
+            # dev.py runs twistd in a session of its own: SIGKILL to dev.py
+            # would leave that twistd running.  SIGTERM is forwarded to it,
+            # and dev.py ends once it has; SIGKILL only if that hangs.
             if output.process.poll() is None:
-                os.killpg(output.process.pid, signal.SIGKILL)
-                output.process.wait(timeout=STOP_TIMEOUT)
+                output.process.send_signal(signal.SIGTERM)
+                try:
+                    output.process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    os.killpg(output.process.pid, signal.SIGKILL)
+                    output.process.wait(timeout=STOP_TIMEOUT)
 
         self.addCleanup(cleanUp)
         return output
