@@ -333,11 +333,14 @@ class WireProtocol(ConnectionEnding):
         if codec.closeAnswerPending and (self._inReceive or self._pending):
             return
         out = codec.chunksToSend()
+        ending = codec.shouldCloseTransport or self._endAfterFlush
         if out and not self._lost:
-            self._bytesOut += _write(self.transport, out, now or self._inReceive)
+            # The last bytes before TCP ends go through the buffer: Twisted
+            # writes it on ending anyway (a system call even when empty).
+            self._bytesOut += _write(self.transport, out, (now or self._inReceive) and not ending)
         if codec.state is not self._state:
             self._flushState()
-        if codec.shouldCloseTransport or self._endAfterFlush:
+        if ending:
             self._endTransport()
 
     def _setBackpressure(self, on: bool) -> None:
