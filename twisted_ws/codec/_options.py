@@ -322,19 +322,6 @@ class Options:
             if not proto or any(c in proto for c in ' ,;"\t\r\n'):
                 raise ValueError(f"Options.subprotocols holds an invalid token {proto!r}")
 
-    if not TYPE_CHECKING:  # pragma: no branch - a type checker should flag these reads
-
-        def __getattr__(self, name: str) -> Any:
-            """
-            Answer a setting that moved to L{twisted_ws.Options} with the
-            value this instance was given for it (deprecated) or its default
-            there.
-            """
-            if name in MOVED_TO_LAYER:
-                moved = self.__dict__.get("_movedSettings", {})
-                return moved.get(name, MOVED_TO_LAYER[name])
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
 
 _dataclassInit = Options.__init__
 
@@ -354,3 +341,24 @@ def _init(self: Options, *args: Any, **kwargs: Any) -> None:
 
 
 Options.__init__ = _init  # type: ignore[method-assign]
+
+
+def _movedSetting(name: str) -> property:
+    """
+    A read-only attribute that answers the setting C{name}, which moved to
+    L{twisted_ws.Options}, with the value this instance was given for it
+    (deprecated) or its default there.  (Properties, not C{__getattr__}: a
+    class with C{__getattr__} makes every attribute read on its instances
+    slower, and the codec reads its options on every connection.)
+    """
+
+    def get(self: Options) -> Any:
+        return self.__dict__.get("_movedSettings", {}).get(name, MOVED_TO_LAYER[name])
+
+    return property(get, doc=f"The layer's C{{{name}}} (deprecated here).")
+
+
+# Set after the class is made, so that a type checker flags these reads.
+for _name in MOVED_TO_LAYER:
+    setattr(Options, _name, _movedSetting(_name))
+del _name
