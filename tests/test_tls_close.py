@@ -77,6 +77,20 @@ class TLSCloseTests(SynchronousTestCase):
         self.assertTrue(p.transport.disconnecting)
         self.assertFalse(p.transport.transport.disconnecting)
 
+    def test_lingersAfterPeerError(self) -> None:
+        """
+        After a peer error (no closing handshake) the TLS layer is asked to
+        close and the TCP transport below is left alone: the TLS layer reads
+        until the peer's close alert or its end of TCP, so the peer is not
+        reset before it reads the close frame.  The close timeout bounds it.
+        """
+        p = Peer(Version.RFC6455, options=Options(closeTimeout=3.0), transportFactory=FakeTLSTransport)
+        self.assertIsInstance(p.handshake()[0], ConnectionOpened)
+        p.send(b"\x82\x05hello")  # unmasked: a protocol error
+        self.assertTrue(p.transport.disconnecting)
+        self.assertFalse(p.transport.transport.disconnecting)
+        self.assertEqual([e.code for e in p.receive() if isinstance(e, CloseReceived)], [1002])
+
     def test_bufferedAmountCountsTLSLayers(self) -> None:
         """
         bufferedAmount adds what the TLS layer holds to what the TCP

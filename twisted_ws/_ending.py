@@ -40,6 +40,10 @@ class ConnectionEnding(protocol.Protocol):
 
     __slots__ = ()
 
+    #: Whether the TCP connection is ending by lingering (see
+    #: L{_endTransport}).  A class default: set on the few that linger.
+    _lingering = False
+
     codec: Connection
     transport: Any
     application: Any
@@ -99,20 +103,36 @@ class ConnectionEnding(protocol.Protocol):
         """
         End the TCP connection once what was written has been sent, and
         drop it if that takes longer than the close timeout.
+
+        After a closing handshake the peer sends nothing more, and TCP ends
+        at once.  Otherwise (a failure, a refused request) the peer may
+        still be sending: closing a socket with unread bytes makes the
+        kernel reset the connection, and a reset can reach the peer before
+        it read the close frame or error response that explains why.  So
+        the connection lingers: its sending side ends, what still arrives
+        is read and dropped, and it ends when the peer ends its side (or
+        the close timeout drops it).
         """
-        if self._lost or self.transport is None:
+        if self._lost or self.transport is None or self._lingering:
             return
         transport = self.transport
-        transport.loseConnection()
+        linger = not self.codec.wasClean
         if ISSLTransport.providedBy(transport):
-            # Twisted's TLS layer sends its close_notify and then waits for
-            # the peer's, which many clients never send once the WebSocket
-            # closing handshake is over.  The WebSocket close already says
-            # the data is complete, so end TCP once everything (the close
-            # alert included) has been written to it.
+            # Twisted's TLS layer sends its close_notify and then reads until
+            # the peer's (or the end of TCP): a lingering close.  After a
+            # closing handshake there is no need to wait for a close_notify
+            # that many clients never send (the WebSocket close already
+            # says the data is complete): TCP ends once everything, the
+            # close alert included, has been written to it.
+            transport.loseConnection()
             lower = lowerTransport(transport)
-            if lower is not None and not tlsWritesPending(transport):
+            if not linger and lower is not None and not tlsWritesPending(transport):
                 lower.loseConnection()
+        elif linger and hasattr(transport, "loseWriteConnection"):
+            self._lingering = True
+            transport.loseWriteConnection()
+        else:
+            transport.loseConnection()
         self._timersToArm().boundEnding()
 
     def _abortTransport(self) -> None:
