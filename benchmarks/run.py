@@ -465,14 +465,15 @@ def parseArguments(argv):
     parser.add_argument(
         "--only",
         default=None,
-        help="comma-separated servers: raw, raw-join, autobahn, twisted.web, "
-        "websockets, picows, twisted_ws ('raw' includes 'raw-join')",
+        help="comma-separated servers: "
+        + ", ".join(server.name for server in allServers())
+        + " ('raw' includes 'raw-join')",
     )
     parser.add_argument(
         "--workload",
         default=None,
-        help="comma-separated workloads: small, many, text1k, binary1m, "
-        "text64k, handshake, memory, latency, broadcast",
+        help="comma-separated workloads: "
+        + ", ".join(w.name for w in allWorkloads(0)),
     )
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; smoke 1)")
     parser.add_argument(
