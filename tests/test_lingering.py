@@ -12,7 +12,7 @@ import socket
 import struct
 from typing import Any
 
-from twisted.internet import defer, reactor, task, threads
+from twisted.internet import defer, reactor, threads
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -22,6 +22,7 @@ from twisted_ws.codec import ClientConnection, CloseReceived, ConnectionOpened
 
 from ._support.codec import RFC_MASK
 from ._support.layer import Peer, Recorder
+from ._support.waiting import waitFor
 
 LIMIT = 1000
 
@@ -155,18 +156,6 @@ def _sendTooMuch(port: int) -> tuple[list[Any], bytes]:
         sock.close()
 
 
-@defer.inlineCallbacks
-def until(check: Any, timeout: float) -> Any:
-    """
-    Wait, polling the reactor, until C{check()} is true or C{timeout}
-    seconds have passed.
-    """
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        yield task.deferLater(reactor, 0.01, lambda: None)
-
-
 class LingeringTCPTests(TestCase):
     """
     The lingering close over real TCP.
@@ -194,5 +183,5 @@ class LingeringTCPTests(TestCase):
         self.assertIsInstance(events[0], ConnectionOpened)
         self.assertEqual([e.code for e in events if isinstance(e, CloseReceived)], [1009])
         self.assertEqual(last, b"")
-        yield until(lambda: bool(lost), TIMEOUT)
+        yield waitFor(self, lambda: bool(lost), "the server connection to end", TIMEOUT)
         self.assertEqual(lost[0].code, 1009)

@@ -17,7 +17,6 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
-from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
@@ -30,6 +29,7 @@ from ._support.layer import BufferingTransport, Client
 from ._support.redis import NO_REDIS, REDIS_SERVER, RedisServer
 from ._support.scaling import join, readType
 from ._support.twistd import IO_TIMEOUT, Twistd
+from ._support.waiting import waitFor
 
 try:
     from prometheus_client import generate_latest
@@ -221,16 +221,11 @@ class RedisHubCountsTests(TestCase):
         factory.hub = hub
         return Client(factory).server.application
 
-    @inlineCallbacks
     def waitFor(self, condition: Callable[[], Any], what: str) -> Any:
         """
         Wait (bounded) until C{condition()} is true; fail naming C{what}.
         """
-        deadline = time.monotonic() + WAIT_TIMEOUT
-        while not condition():
-            if time.monotonic() > deadline:
-                self.fail(f"timed out waiting for {what}")
-            yield deferLater(reactor, 0.02, lambda: None)
+        return waitFor(self, condition, what, WAIT_TIMEOUT)
 
     @inlineCallbacks
     def test_countsAcrossProcesses(self) -> None:

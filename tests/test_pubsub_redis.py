@@ -45,6 +45,7 @@ from twisted_ws.pubsub._redis import RedisHub, decodeFrame, encodeFrame
 from ._support.certs import writeCertificate
 from ._support.layer import Client
 from ._support.redis import RedisServer
+from ._support.waiting import waitFor
 
 try:
     from websockets.sync.client import connect
@@ -122,19 +123,11 @@ class RedisTestCase(TestCase):
         factory.reactor = MemoryReactorClock()
         return factory
 
-    @inlineCallbacks
     def waitFor(self, condition: Callable[[], Any], what: str) -> Any:
         """
         Wait (bounded) until C{condition()} is true; fail naming C{what}.
         """
-        deadline = time.monotonic() + WAIT_TIMEOUT
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.fail(f"timed out waiting for {what}")
-            yield deferLater(reactor, 0.02, lambda: None)
+        return waitFor(self, condition, what, WAIT_TIMEOUT)
 
     @inlineCallbacks
     def join(self, factory: Any, name: str, room: str = "demo") -> Any:
