@@ -40,8 +40,9 @@ class ConnectionEnding(protocol.Protocol):
 
     __slots__ = ()
 
-    #: Whether the TCP connection is ending by lingering (see
-    #: L{_endTransport}).  A class default: set on the few that linger.
+    #: Whether the TCP connection is ending without a closing handshake,
+    #: lingering where the transport allows (see L{_endTransport}).  A
+    #: class default: set on the few that end so.
     _lingering = False
 
     codec: Connection
@@ -117,6 +118,8 @@ class ConnectionEnding(protocol.Protocol):
             return
         transport = self.transport
         linger = not self.codec.wasClean
+        # Reads that arrive while lingering flush again: end only once.
+        self._lingering = linger
         if ISSLTransport.providedBy(transport):
             # Twisted's TLS layer sends its close_notify and then reads until
             # the peer's (or the end of TCP): a lingering close.  After a
@@ -129,7 +132,6 @@ class ConnectionEnding(protocol.Protocol):
             if not linger and lower is not None and not tlsWritesPending(transport):
                 lower.loseConnection()
         elif linger and hasattr(transport, "loseWriteConnection"):
-            self._lingering = True
             transport.loseWriteConnection()
         else:
             transport.loseConnection()
