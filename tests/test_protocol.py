@@ -579,6 +579,35 @@ class _EveryVersionMixin:
         p.lose()
         self.assertIsNone(p.server.application)
 
+    def test_openTimeoutsShareATimer(self) -> None:
+        """
+        The open deadlines of connections made at different times share
+        one reactor timer, and each still ends its own connection at its
+        own time; a connection that opens leaves the others' deadlines as
+        they were.
+        """
+        clock = task.Clock()
+        options = Options(openTimeout=3.0, pingInterval=None)
+        first = self.peer(options=options, clock=clock)
+        clock.advance(1.0)
+        opened = self.openPeer(options=options, clock=clock)
+        clock.advance(1.0)
+        second = self.peer(options=options, clock=clock)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(0.9)
+        self.assertFalse(first.transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(first.transport.disconnected)
+        self.assertFalse(second.transport.disconnecting)
+        clock.advance(1.9)
+        self.assertFalse(second.transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(second.transport.disconnected)
+        self.assertFalse(opened.transport.disconnecting)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        first.lose()
+        second.lose()
+
     def test_openTimeoutCancelled(self) -> None:
         """
         Once the connection is open the open timeout no longer applies.

@@ -17,11 +17,10 @@ from twisted.python.failure import Failure
 
 from ._clientconnection import WebSocketClientConnection
 from ._clienterrors import HandshakeRejected, OpenTimeout, RedirectError
+from ._deadlines import DeadlineQueue
 from ._url import InvalidURL
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall
-
     from ._app import WebSocketProtocol
     from ._clientendpoint import WebSocketClientEndpoint
     from ._options import Options
@@ -86,9 +85,12 @@ class Attempt:
         self._seen: list[str] = []
         self._connecting: defer.Deferred[Any] | None = None
         self._connection: WebSocketClientConnection | None = None
-        self._deadline: IDelayedCall | None = None
+        # The open deadline: an entry in the reactor's shared queue of
+        # deadlines of this length.
+        self._deadline: DeadlineQueue | None = None
         if self.openTimeout is not None:
-            self._deadline = self.reactor.callLater(self.openTimeout, self._timeout)
+            queue = self._deadline = DeadlineQueue.of(self.reactor, self.openTimeout)
+            queue.add(self, self._timeout)
 
     def start(self, url: WebSocketURL) -> None:
         self._seen.append(url.url)
@@ -155,9 +157,9 @@ class Attempt:
         self.start(target)
 
     def _end(self) -> None:
-        call, self._deadline = self._deadline, None
-        if call is not None and call.active():
-            call.cancel()
+        queue, self._deadline = self._deadline, None
+        if queue is not None:
+            queue.remove(self)
         self._connecting = None
         self._connection = None
 

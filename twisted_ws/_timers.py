@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
+from ._deadlines import DeadlineQueue
 from .codec import State
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ class ConnectionTimers:
 
     def __init__(self, owner: WireProtocol) -> None:
         self.owner = owner
-        self._open: IDelayedCall | None = None
-        self._close: IDelayedCall | None = None
+        # The opening and closing deadlines are shared queues' entries
+        # (every connection's are the same length): the queue that holds
+        # this object's, or None.
+        self._open: DeadlineQueue | None = None
+        self._close: DeadlineQueue | None = None
         self._ping: IDelayedCall | None = None
         self._pong: IDelayedCall | None = None
 
@@ -79,7 +83,8 @@ class ConnectionTimers:
         owner = self.owner
         timeout = owner.options.openTimeout
         if timeout is not None:
-            self._open = owner.reactor.callLater(timeout, self._openTimedOut)
+            queue = self._open = DeadlineQueue.of(owner.reactor, timeout)
+            queue.add(self, self._openTimedOut)
 
     def stateChanged(self, state: State) -> None:
         """
@@ -104,7 +109,8 @@ class ConnectionTimers:
             self._cancelKeepalive()
         timeout = self.owner.options.closeTimeout
         if self._close is None and timeout is not None:
-            self._close = self.owner.reactor.callLater(timeout, self._closeTimedOut)
+            queue = self._close = DeadlineQueue.of(self.owner.reactor, timeout)
+            queue.add(self, self._closeTimedOut)
 
     def pongArrived(self) -> None:
         """
@@ -127,10 +133,14 @@ class ConnectionTimers:
             return
         current = self._close
         if current is not None:
-            if delay is None or current.getTime() <= owner.reactor.seconds() + delay:
+            if delay is None:
                 return
-            current.cancel()
-        self._close = owner.reactor.callLater(timeout, self._endTimedOut)
+            due = current.dueTime(self)
+            if due is not None and due <= owner.reactor.seconds() + delay:
+                return
+            current.remove(self)
+        queue = self._close = DeadlineQueue.of(owner.reactor, timeout)
+        queue.add(self, self._endTimedOut)
 
     def stop(self) -> None:
         """
@@ -141,9 +151,9 @@ class ConnectionTimers:
             self._cancelOpen()
         if self._ping is not None or self._pong is not None:
             self._cancelKeepalive()
-        call, self._close = self._close, None
-        if call is not None and call.active():
-            call.cancel()
+        queue, self._close = self._close, None
+        if queue is not None:
+            queue.remove(self)
         owner = self.owner
         if owner._timers is self:
             owner._timers = None
@@ -213,9 +223,9 @@ class ConnectionTimers:
         self.boundEnding(ABORT_AFTER)
 
     def _cancelOpen(self) -> None:
-        call, self._open = self._open, None
-        if call is not None and call.active():
-            call.cancel()
+        queue, self._open = self._open, None
+        if queue is not None:
+            queue.remove(self)
 
     def _cancelKeepalive(self) -> None:
         for name in ("_ping", "_pong"):
