@@ -23,7 +23,7 @@ class DeadlineQueueTests(unittest.TestCase):
         """
         A deadline fires C{delay} seconds after it was armed, not before.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", self.expiry("a"))
         self.clock.advance(9.999)
         self.assertEqual(self.fired, [])
@@ -35,7 +35,7 @@ class DeadlineQueueTests(unittest.TestCase):
         Deadlines armed at different times each fire at their own time,
         oldest first, with one timer pending at a time.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", self.expiry("a"))
         self.clock.advance(3)
         queue.add("b", self.expiry("b"))
@@ -55,7 +55,7 @@ class DeadlineQueueTests(unittest.TestCase):
         A removed deadline does not fire, and removing the oldest does not
         hold back the next one.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", self.expiry("a"))
         self.clock.advance(2)
         queue.add("b", self.expiry("b"))
@@ -72,34 +72,50 @@ class DeadlineQueueTests(unittest.TestCase):
         timer and leaves the registry, so that nothing of it stays pending
         on the reactor or holds the reactor.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", self.expiry("a"))
-        self.assertIs(DeadlineQueue.of(self.clock, 10), queue)
+        self.assertIs(DeadlineQueue.of(self.clock, 10, "t"), queue)
         queue.remove("a")
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertNotIn((self.clock, 10), _QUEUES)
-        again = DeadlineQueue.of(self.clock, 10)
+        self.assertNotIn((self.clock, 10, "t"), _QUEUES)
+        again = DeadlineQueue.of(self.clock, 10, "t")
         self.assertIsNot(again, queue)
         again.add("b", self.expiry("b"))
         self.clock.advance(10)
         self.assertEqual(self.fired, [("b", 10.0)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertNotIn((self.clock, 10), _QUEUES)
+        self.assertNotIn((self.clock, 10, "t"), _QUEUES)
 
     def test_lengthsAndReactorsApart(self) -> None:
         """
         Each length on each reactor has its own queue.
         """
         other = task.Clock()
-        short = DeadlineQueue.of(self.clock, 1)
-        self.assertIsNot(DeadlineQueue.of(self.clock, 10), short)
-        self.assertIsNot(DeadlineQueue.of(other, 1), short)
+        short = DeadlineQueue.of(self.clock, 1, "t")
+        self.assertIsNot(DeadlineQueue.of(self.clock, 10, "t"), short)
+        self.assertIsNot(DeadlineQueue.of(other, 1, "t"), short)
         short.add("a", self.expiry("a"))
-        DeadlineQueue.of(self.clock, 10).add("b", self.expiry("b"))
+        DeadlineQueue.of(self.clock, 10, "t").add("b", self.expiry("b"))
         self.clock.advance(1)
         self.assertEqual(self.fired, [("a", 1.0)])
         self.clock.advance(9)
         self.assertEqual(self.fired, [("a", 1.0), ("b", 10.0)])
+
+    def test_kindsApart(self) -> None:
+        """
+        Deadlines of two kinds and the same length are kept apart: one key
+        may hold one of each, and removing one leaves the other.
+        """
+        opening = DeadlineQueue.of(self.clock, 10, "open")
+        closing = DeadlineQueue.of(self.clock, 10, "close")
+        self.assertIsNot(opening, closing)
+        opening.add("a", self.expiry("open"))
+        self.clock.advance(4)
+        closing.add("a", self.expiry("close"))
+        opening.remove("a")
+        self.assertEqual(closing.dueTime("a"), 14.0)
+        self.clock.advance(10)
+        self.assertEqual(self.fired, [("close", 14.0)])
 
     def test_dueTime(self) -> None:
         """
@@ -107,7 +123,7 @@ class DeadlineQueueTests(unittest.TestCase):
         L{None} for a key without one.
         """
         self.clock.advance(5)
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", self.expiry("a"))
         self.assertEqual(queue.dueTime("a"), 15.0)
         self.assertIsNone(queue.dueTime("b"))
@@ -119,7 +135,7 @@ class DeadlineQueueTests(unittest.TestCase):
         An expiry that arms a new deadline in the same queue does not hold
         back a deadline armed before it: the timer is set for the oldest.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
 
         def expireA() -> None:
             self.fired.append(("a", self.clock.seconds()))
@@ -142,20 +158,20 @@ class DeadlineQueueTests(unittest.TestCase):
         An expiry may remove the other deadlines; the queue then empties
         and leaves nothing pending.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", lambda: queue.remove("b"))
         queue.add("b", self.expiry("b"))
         self.clock.advance(10)
         self.assertEqual(self.fired, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertNotIn((self.clock, 10), _QUEUES)
+        self.assertNotIn((self.clock, 10, "t"), _QUEUES)
 
     def test_failingExpiryLogged(self) -> None:
         """
         An expiry that raises is logged, and the deadlines due with it
         still fire.
         """
-        queue = DeadlineQueue.of(self.clock, 10)
+        queue = DeadlineQueue.of(self.clock, 10, "t")
         queue.add("a", lambda: 1 / 0)
         queue.add("b", self.expiry("b"))
         self.clock.advance(10)

@@ -89,7 +89,7 @@ class Attempt:
         # deadlines of this length.
         self._deadline: DeadlineQueue | None = None
         if self.openTimeout is not None:
-            queue = self._deadline = DeadlineQueue.of(self.reactor, self.openTimeout)
+            queue = self._deadline = DeadlineQueue.of(self.reactor, self.openTimeout, "attempt")
             queue.add(self, self._timeout)
 
     def start(self, url: WebSocketURL) -> None:

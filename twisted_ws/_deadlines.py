@@ -5,9 +5,9 @@ timer.
 Every connection of a server has an opening deadline, and one while it
 closes; each used to be a C{DelayedCall} of its own.  Twisted keeps those
 in a heap ordered by a Python-level comparison, and rebuilds the heap
-after every 50 cancellations, so arming and cancelling one cost about as
-much as a sixth of a whole handshake, almost all of it for deadlines that
-are cancelled long before they are due.
+after every 50 cancellations, so arming and cancelling the two cost about
+6 % of a whole handshake, almost all of it for deadlines that are
+cancelled long before they are due.
 
 All the deadlines of one length armed on one reactor fall due in the order
 they were armed, so a L{DeadlineQueue} keeps them in a dict in insertion
@@ -39,38 +39,45 @@ __all__ = ["DeadlineQueue"]
 
 _log = Logger(namespace="twisted_ws")
 
-#: The queues that hold at least one deadline, by reactor and length.
-_QUEUES: dict[tuple[Any, float], DeadlineQueue] = {}
+#: The queues that hold at least one deadline, by reactor, length and
+#: kind.
+_QUEUES: dict[tuple[Any, float, str], DeadlineQueue] = {}
 
 
 class DeadlineQueue:
     """
-    The deadlines, all C{delay} seconds after they were armed, that one
-    reactor's connections have armed, in the order they fall due.
+    The deadlines of one kind, all C{delay} seconds after they were
+    armed, that one reactor's connections have armed, in the order they
+    fall due.
 
     @ivar reactor: the L{IReactorTime} whose clock and timer it uses.
     @ivar delay: the seconds from arming to expiry.
+    @ivar kind: what the deadlines are for (C{"open"}, C{"close"}, ...).
+        Each kind has queues of its own, so that an owner that holds a
+        deadline of two kinds at once, of the same length, holds them in
+        two queues under the same key.
     """
 
-    __slots__ = ("reactor", "delay", "_entries", "_call")
+    __slots__ = ("reactor", "delay", "kind", "_entries", "_call")
 
-    def __init__(self, reactor: IReactorTime, delay: float) -> None:
+    def __init__(self, reactor: IReactorTime, delay: float, kind: str) -> None:
         self.reactor = reactor
         self.delay = delay
+        self.kind = kind
         #: key -> (when it is due, what to call then), oldest first.
         self._entries: dict[object, tuple[float, Callable[[], object]]] = {}
         self._call: IDelayedCall | None = None
 
     @classmethod
-    def of(cls, reactor: IReactorTime, delay: float) -> DeadlineQueue:
+    def of(cls, reactor: IReactorTime, delay: float, kind: str) -> DeadlineQueue:
         """
-        The queue of C{delay}-second deadlines on C{reactor}, made if it
-        has none.
+        The queue of C{delay}-second deadlines of C{kind} on C{reactor},
+        made if it has none.
         """
-        key = (reactor, delay)
+        key = (reactor, delay, kind)
         queue = _QUEUES.get(key)
         if queue is None:
-            queue = _QUEUES[key] = cls(reactor, delay)
+            queue = _QUEUES[key] = cls(reactor, delay, kind)
         return queue
 
     def add(self, key: object, expire: Callable[[], object]) -> None:
@@ -107,9 +114,9 @@ class DeadlineQueue:
         call, self._call = self._call, None
         if call is not None and call.active():
             call.cancel()
-        # An expiry may have made a new queue for this reactor and length
-        # after this one emptied: only this one leaves.
-        key = (self.reactor, self.delay)
+        # An expiry may have made a new queue for this reactor, length and
+        # kind after this one emptied: only this one leaves.
+        key = (self.reactor, self.delay, self.kind)
         if _QUEUES.get(key) is self:
             del _QUEUES[key]
 

@@ -83,7 +83,7 @@ class ConnectionTimers:
         owner = self.owner
         timeout = owner.options.openTimeout
         if timeout is not None:
-            queue = self._open = DeadlineQueue.of(owner.reactor, timeout)
+            queue = self._open = DeadlineQueue.of(owner.reactor, timeout, "open")
             queue.add(self, self._openTimedOut)
 
     def stateChanged(self, state: State) -> None:
@@ -109,7 +109,7 @@ class ConnectionTimers:
             self._cancelKeepalive()
         timeout = self.owner.options.closeTimeout
         if self._close is None and timeout is not None:
-            queue = self._close = DeadlineQueue.of(self.owner.reactor, timeout)
+            queue = self._close = DeadlineQueue.of(self.owner.reactor, timeout, "close")
             queue.add(self, self._closeTimedOut)
 
     def pongArrived(self) -> None:
@@ -139,7 +139,7 @@ class ConnectionTimers:
             if due is not None and due <= owner.reactor.seconds() + delay:
                 return
             current.remove(self)
-        queue = self._close = DeadlineQueue.of(owner.reactor, timeout)
+        queue = self._close = DeadlineQueue.of(owner.reactor, timeout, "close")
         queue.add(self, self._endTimedOut)
 
     def stop(self) -> None:
