@@ -254,6 +254,140 @@ class WriteNowTests(TestCase):
         self.assertEqual(transport.value(), b"hello")
 
 
+class _Ends(_Collector):
+    """
+    Collects what it receives, and fires C{ended} with the reason its
+    connection ended.
+    """
+
+    def __init__(self, want: int) -> None:
+        super().__init__(want)
+        self.ended: defer.Deferred[list[Any]] = defer.Deferred()
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.ended.callback([reason])
+
+
+class LoseConnectionNowTests(TestCase):
+    """
+    L{internals.loseConnectionNow} on real TCP connections over loopback,
+    and on other transports.
+    """
+
+    timeout = 60
+
+    async def pair(self, want: int) -> tuple[Any, _Ends, list[Any]]:
+        """
+        The server's TCP transport, the client protocol (which collects
+        C{want} bytes), and the list of reasons the server's protocol was
+        given by connectionLost.
+        """
+        from twisted.internet import endpoints, reactor
+
+        accepted: defer.Deferred[Any] = defer.Deferred()
+        lost: list[Any] = []
+
+        class Server(Protocol):
+            def connectionMade(self) -> None:
+                accepted.callback(self.transport)
+
+            def connectionLost(self, reason: Any = None) -> None:
+                lost.append(reason)
+
+        port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            Factory.forProtocol(Server)
+        )
+        self.addCleanup(port.stopListening)
+        client = _Ends(want)
+        await endpoints.connectProtocol(
+            endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client
+        )
+        self.addCleanup(client.transport.abortConnection)
+        transport = await accepted
+        return transport, client, lost
+
+    async def test_endsAtOnce(self) -> None:
+        """
+        With nothing left to send the connection ends in the call: the
+        protocol is told, cleanly, the reactor no longer watches the socket,
+        and the peer sees a clean end after the bytes sent before.
+        """
+        from twisted.internet import reactor
+        from twisted.internet.error import ConnectionDone
+
+        transport, client, lost = await self.pair(5)
+        internals.writeNow(transport, b"hello")
+        internals.loseConnectionNow(transport)
+        self.assertEqual(len(lost), 1)
+        self.assertTrue(lost[0].check(ConnectionDone), lost[0])
+        self.assertNotIn(transport, reactor.getReaders())
+        self.assertNotIn(transport, reactor.getWriters())
+        self.assertFalse(hasattr(transport, "socket"), "the socket was not closed")
+        (reason,) = await client.ended
+        self.assertTrue(reason.check(ConnectionDone), reason)
+        self.assertEqual(b"".join(client.chunks), b"hello")
+
+    async def test_behindBufferedBytes(self) -> None:
+        """
+        With bytes still in Twisted's buffer it ends as loseConnection
+        does: after they have been sent.
+        """
+        transport, client, lost = await self.pair(11)
+        transport.write(b"first")
+        transport.write(b"second")
+        internals.loseConnectionNow(transport)
+        self.assertEqual(lost, [])
+        self.assertTrue(transport.disconnecting)
+        await client.ended
+        self.assertEqual(b"".join(client.chunks), b"firstsecond")
+        self.assertEqual(len(lost), 1)
+
+    async def test_pausedProducer(self) -> None:
+        """
+        A producer the transport paused (or one that is not streaming) is
+        left to Twisted's rule: loseConnection waits for the next turn.
+        """
+        transport, client, lost = await self.pair(1)
+
+        class Producer:
+            def pauseProducing(self) -> None:
+                pass
+
+            def resumeProducing(self) -> None:
+                pass
+
+            def stopProducing(self) -> None:
+                pass
+
+        transport.registerProducer(Producer(), True)
+        transport.producerPaused = True
+        loseConnection: list[None] = []
+        self.patch(transport, "loseConnection", lambda: loseConnection.append(None))
+        internals.loseConnectionNow(transport)
+        self.assertEqual((loseConnection, lost), ([None], []))
+
+    async def test_closingConnection(self) -> None:
+        """
+        A connection already closing is left to loseConnection.
+        """
+        transport, client, lost = await self.pair(1)
+        transport.loseConnection()
+        loseConnection: list[None] = []
+        self.patch(transport, "loseConnection", lambda: loseConnection.append(None))
+        internals.loseConnectionNow(transport)
+        self.assertEqual((loseConnection, lost), ([None], []))
+        await client.ended
+
+    def test_otherTransports(self) -> None:
+        """
+        Any transport other than Twisted's TCP connections gets
+        loseConnection.
+        """
+        transport = StringTransport()
+        internals.loseConnectionNow(transport)
+        self.assertTrue(transport.disconnecting)
+
+
 class ChannelTests(SynchronousTestCase):
     """
     The HTTPChannel attributes the upgrade in L{twisted_ws._webupgrade}

@@ -58,6 +58,7 @@ class Factory(WebSocketServerFactory):
         super().__init__(App)
         self.buffered: list[int] = []
         self.afterReads: list[int] = []
+        self.lostAfterReads: list[bool] = []
 
     def buildProtocol(self, addr: Any) -> Any:
         connection = super().buildProtocol(addr)
@@ -66,6 +67,7 @@ class Factory(WebSocketServerFactory):
 
         def recording(data: bytes) -> None:
             dataReceived(data)
+            factory.lostAfterReads.append(connection._lost)
             if connection.transport is not None and connection.application is not None:
                 factory.afterReads.append(sendBufferSize(connection.transport))
 
@@ -83,11 +85,18 @@ class Client(protocol.Protocol):
         self.opened: defer.Deferred[None] = defer.Deferred()
         self.messages: list[bytes] = []
         self.waiting: tuple[int, defer.Deferred[list[bytes]]] | None = None
+        self.lost: defer.Deferred[Any] = defer.Deferred()
+        self.received = b""
+
+    def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        # A Failure given to callback would fire the errbacks.
+        self.lost.callback([reason])
 
     def connectionMade(self) -> None:
         self.transport.write(self.codec.dataToSend())
 
     def dataReceived(self, data: bytes) -> None:
+        self.received += data
         for event in self.codec.receiveData(data):
             if isinstance(event, ConnectionOpened):
                 self.opened.callback(None)
@@ -162,3 +171,23 @@ class WriteTimingTests(TestCase):
         self.assertEqual(messages, [b"x" * LARGE])
         (waiting,) = factory.buffered
         self.assertLess(waiting, LARGE)
+
+    async def test_closeEndsAtOnce(self) -> None:
+        """
+        After a closing handshake the server ends TCP within the read that
+        carried the peer's close frame, not a turn of the reactor later:
+        its connection is lost when that read has been handled, and the
+        client gets the close frame and then the end of the stream, cleanly.
+        """
+        from twisted.internet.error import ConnectionDone
+
+        factory, client = await self.connect()
+        del factory.lostAfterReads[:]
+        client.received = b""
+        client.codec.close(1000, "bye")
+        client.transport.write(client.codec.dataToSend())
+        (reason,) = await client.lost
+        self.assertEqual(factory.lostAfterReads, [True])
+        self.assertTrue(reason.check(ConnectionDone), reason)
+        # The server's close frame: FIN and opcode 8, and the code echoed.
+        self.assertEqual(client.received, b"\x88\x02\x03\xe8")

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from ._errors import AbnormalClose, CleanClose, ConnectionClosed
 from ._logevents import INFO, emit
-from ._twistedinternals import lowerTransport, tlsWritesPending
+from ._twistedinternals import loseConnectionNow, lowerTransport, tlsWritesPending
 from .codec import State
 
 if TYPE_CHECKING:
@@ -134,7 +134,9 @@ class ConnectionEnding(protocol.Protocol):
         elif linger and hasattr(transport, "loseWriteConnection"):
             transport.loseWriteConnection()
         else:
-            transport.loseConnection()
+            # With nothing left to send this ends the connection (and runs
+            # connectionLost) before it returns.
+            loseConnectionNow(transport)
         self._timersToArm().boundEnding()
 
     def _abortTransport(self) -> None:

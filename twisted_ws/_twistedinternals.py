@@ -25,7 +25,10 @@ What is relied on, and why:
    C{_writeDisconnected}, with the
    buffer attributes above: L{writeNow} hands bytes to the kernel at once
    when nothing waits in the buffer, instead of in the reactor's next turn
-   after joining everything buffered into one string.
+   after joining everything buffered into one string; and, with
+   C{producer}, C{streamingProducer} and C{producerPaused},
+   L{loseConnectionNow} ends a connection whose buffer is empty at once,
+   instead of in the reactor's next turn after an empty C{send}.
  - L{twisted.protocols.tls.TLSMemoryBIOProtocol}: C{_appSendBuffer}
    (cleartext written before the TLS handshake finished).
  - L{twisted.application.internet.StreamServerEndpointService}:
@@ -47,6 +50,7 @@ __all__ = [
     "sendBufferSize",
     "setReadSize",
     "writeNow",
+    "loseConnectionNow",
     "tlsWritesPending",
     "takeChannelBuffer",
     "channelNetworkProducer",
@@ -73,7 +77,8 @@ CHANNEL_ATTRIBUTES = (
 #: L{setReadSize} read or set.
 TRANSPORT_ATTRIBUTES = ("dataBuffer", "offset", "_tempDataLen", "bufferSize")
 
-#: The further attributes of a TCP connection that L{writeNow} reads.
+#: The further attributes of a TCP connection that L{writeNow} and
+#: L{loseConnectionNow} read or call.
 TCP_ATTRIBUTES = (
     "writeSomeData",
     "TLS",
@@ -81,6 +86,11 @@ TCP_ATTRIBUTES = (
     "_writeDisconnected",
     "connected",
     "disconnecting",
+    "producer",
+    "streamingProducer",
+    "producerPaused",
+    "stopReading",
+    "stopWriting",
 )
 
 
@@ -174,6 +184,54 @@ def writeNow(transport: Any, data: bytes) -> None:
                 return
             data = data[sent:]
     transport.write(data)
+
+
+def _connectionDone() -> Any:
+    from twisted.internet.protocol import connectionDone
+
+    return connectionDone
+
+
+_CONNECTION_DONE = _connectionDone()
+
+
+def loseConnectionNow(transport: Any) -> None:
+    """
+    End C{transport}'s connection: at once when it is a plain TCP
+    connection with nothing left to send, through C{loseConnection}
+    otherwise.
+
+    Twisted's C{loseConnection} always waits for the reactor's next turn:
+    it stops reading and starts writing (two C{epoll_ctl} calls), and the
+    write event then sends an empty buffer (one more C{send} call) before it
+    finds that there is nothing left and closes.  With the buffer already
+    empty, this does at once what that write event ends with: the reactor
+    forgets the socket and the transport's C{connectionLost} runs (closing
+    the socket, then telling the protocol) with Twisted's own clean reason.
+
+    The protocol's C{connectionLost} runs before this returns, as it does
+    when Twisted's C{loseConnection} finds the sending side already shut.
+    """
+    if (
+        type(transport) in _DIRECT_TYPES
+        and not transport._tempDataLen
+        and transport.offset == len(transport.dataBuffer)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._aborting
+        and not transport._writeDisconnected
+        and (
+            transport.producer is None
+            or (transport.streamingProducer and not transport.producerPaused)
+        )
+    ):
+        transport.disconnecting = 1
+        transport.stopReading()
+        transport.stopWriting()
+        transport.connectionLost(_CONNECTION_DONE)
+        return
+    transport.loseConnection()
 
 
 def tlsWritesPending(transport: Any) -> bool:

@@ -335,9 +335,10 @@ class WireProtocol(ConnectionEnding):
         out = codec.chunksToSend()
         ending = codec.shouldCloseTransport or self._endAfterFlush
         if out and not self._lost:
-            # The last bytes before TCP ends go through the buffer: Twisted
-            # writes it on ending anyway (a system call even when empty).
-            self._bytesOut += _write(self.transport, out, (now or self._inReceive) and not ending)
+            # The last bytes before TCP ends go to the kernel at once too:
+            # with the buffer left empty, a clean end closes the connection
+            # without waiting for the reactor's next turn.
+            self._bytesOut += _write(self.transport, out, now or self._inReceive)
         if codec.state is not self._state:
             self._flushState()
         if ending:
