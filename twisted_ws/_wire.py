@@ -328,21 +328,20 @@ class WireProtocol(ConnectionEnding):
         """
         codec = self.codec
         self._batched = 0
-        if codec.state is not self._state:
-            self._flushState()
         if codec.closeAnswerPending and (self._inReceive or self._pending):
+            if codec.state is not self._state:
+                self._flushState()
             return
         out = codec.chunksToSend()
         ending = codec.shouldCloseTransport or self._endAfterFlush
         if out and not self._lost:
-            # The last bytes before TCP ends go to the kernel at once too:
-            # with the buffer left empty, a clean end closes the connection
-            # without waiting for the reactor's next turn.
+            # Also at once when ending: an empty buffer lets TCP end at once.
             self._bytesOut += _write(self.transport, out, now or self._inReceive)
+        if ending:
+            # First: ending at once needs no close deadline (nor arms one).
+            self._endTransport()
         if codec.state is not self._state:
             self._flushState()
-        if ending:
-            self._endTransport()
 
     def _setBackpressure(self, on: bool) -> None:
         """
