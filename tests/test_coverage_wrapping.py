@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from twisted_ws import WrappingWebSocketFactory
 from twisted_ws.codec import (
@@ -26,23 +24,8 @@ from twisted_ws.codec import (
     Version,
 )
 
+from ._support.layer import IdleProducer as Producer
 from ._support.streams import Recorder, Refusing
-
-
-@implementer(IPushProducer)
-class Producer:
-    """
-    A push producer that does nothing.
-    """
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
 
 
 def connect(

@@ -19,6 +19,8 @@ from twisted.web.http import HTTPChannel
 
 from twisted_ws import _twistedinternals as internals
 
+from ._support.layer import IdleProducer
+
 
 class SelfCheckTests(SynchronousTestCase):
     """
@@ -157,6 +159,31 @@ class _Collector(Protocol):
             self.done.callback(b"".join(self.chunks))
 
 
+async def _loopback(case: TestCase, server: type[Protocol], client: Any) -> tuple[Any, Any]:
+    """
+    Connect C{client} over loopback to a fresh port serving C{server}: the
+    server's TCP transport, and C{client}.  The port and the client's
+    connection are cleaned up after C{case}.
+    """
+    from twisted.internet import endpoints, reactor
+
+    accepted: defer.Deferred[Any] = defer.Deferred()
+
+    class Server(server):  # type: ignore[misc, valid-type]
+        def connectionMade(self) -> None:
+            accepted.callback(self.transport)
+
+    port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+        Factory.forProtocol(Server)
+    )
+    case.addCleanup(port.stopListening)
+    await endpoints.connectProtocol(
+        endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client
+    )
+    case.addCleanup(client.transport.abortConnection)
+    return await accepted, client
+
+
 class WriteNowTests(TestCase):
     """
     L{internals.writeNow} on real TCP connections over loopback, and on
@@ -170,24 +197,7 @@ class WriteNowTests(TestCase):
         Connect over loopback: the server's TCP transport, and the client
         protocol that collects C{want} bytes.
         """
-        from twisted.internet import endpoints, reactor
-
-        accepted: defer.Deferred[Any] = defer.Deferred()
-
-        class Server(Protocol):
-            def connectionMade(self) -> None:
-                accepted.callback(self.transport)
-
-        port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
-            Factory.forProtocol(Server)
-        )
-        self.addCleanup(port.stopListening)
-        client = _Collector(want)
-        await endpoints.connectProtocol(
-            endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client
-        )
-        self.addCleanup(client.transport.abortConnection)
-        transport = await accepted
+        transport, client = await _loopback(self, Protocol, _Collector(want))
         self.addCleanup(transport.abortConnection)
         return transport, client
 
@@ -282,28 +292,13 @@ class LoseConnectionNowTests(TestCase):
         C{want} bytes), and the list of reasons the server's protocol was
         given by connectionLost.
         """
-        from twisted.internet import endpoints, reactor
-
-        accepted: defer.Deferred[Any] = defer.Deferred()
         lost: list[Any] = []
 
         class Server(Protocol):
-            def connectionMade(self) -> None:
-                accepted.callback(self.transport)
-
             def connectionLost(self, reason: Any = None) -> None:
                 lost.append(reason)
 
-        port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
-            Factory.forProtocol(Server)
-        )
-        self.addCleanup(port.stopListening)
-        client = _Ends(want)
-        await endpoints.connectProtocol(
-            endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client
-        )
-        self.addCleanup(client.transport.abortConnection)
-        transport = await accepted
+        transport, client = await _loopback(self, Server, _Ends(want))
         return transport, client, lost
 
     async def test_endsAtOnce(self) -> None:
@@ -349,17 +344,7 @@ class LoseConnectionNowTests(TestCase):
         """
         transport, client, lost = await self.pair(1)
 
-        class Producer:
-            def pauseProducing(self) -> None:
-                pass
-
-            def resumeProducing(self) -> None:
-                pass
-
-            def stopProducing(self) -> None:
-                pass
-
-        transport.registerProducer(Producer(), True)
+        transport.registerProducer(IdleProducer(), True)
         transport.producerPaused = True
         loseConnection: list[None] = []
         self.patch(transport, "loseConnection", lambda: loseConnection.append(None))

@@ -146,6 +146,23 @@ def _directTypes() -> tuple[type, ...]:
 _DIRECT_TYPES = _directTypes()
 
 
+def _idleTCP(transport: Any) -> bool:
+    """
+    Whether C{transport} is one of Twisted's plain TCP connections, open
+    and not closing, with nothing waiting in its buffer.
+    """
+    return (
+        type(transport) in _DIRECT_TYPES
+        and not transport._tempDataLen
+        and transport.offset == len(transport.dataBuffer)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._aborting
+        and not transport._writeDisconnected
+    )
+
+
 def writeNow(transport: Any, data: bytes) -> None:
     """
     Write C{data} to C{transport}.
@@ -159,16 +176,7 @@ def writeNow(transport: Any, data: bytes) -> None:
     system each time), and two C{epoll_ctl} calls per write.  Any other
     transport gets C{write}.
     """
-    if (
-        type(transport) in _DIRECT_TYPES
-        and not transport._tempDataLen
-        and transport.offset == len(transport.dataBuffer)
-        and not transport.TLS
-        and transport.connected
-        and not transport.disconnecting
-        and not transport._aborting
-        and not transport._writeDisconnected
-    ):
+    if _idleTCP(transport):
         size = len(data)
         sent = transport.writeSomeData(data)
         if sent.__class__ is int and sent > 0:
@@ -212,19 +220,9 @@ def loseConnectionNow(transport: Any) -> None:
     The protocol's C{connectionLost} runs before this returns, as it does
     when Twisted's C{loseConnection} finds the sending side already shut.
     """
-    if (
-        type(transport) in _DIRECT_TYPES
-        and not transport._tempDataLen
-        and transport.offset == len(transport.dataBuffer)
-        and not transport.TLS
-        and transport.connected
-        and not transport.disconnecting
-        and not transport._aborting
-        and not transport._writeDisconnected
-        and (
-            transport.producer is None
-            or (transport.streamingProducer and not transport.producerPaused)
-        )
+    if _idleTCP(transport) and (
+        transport.producer is None
+        or (transport.streamingProducer and not transport.producerPaused)
     ):
         transport.disconnecting = 1
         transport.stopReading()

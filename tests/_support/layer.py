@@ -13,8 +13,10 @@ from typing import Any
 from twisted.internet import task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from twisted_ws import Options, RejectConnection, Version, WebSocketProtocol, WebSocketServerFactory
 from twisted_ws.codec import ClientConnection, TextMessage
@@ -25,6 +27,22 @@ HIXIE_VERSIONS = [v for v in Version if v.isHixie]
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40123)
 HOST = IPv4Address("TCP", "198.51.100.1", 8080)
+
+
+@implementer(IPushProducer)
+class IdleProducer:
+    """
+    A push producer that does nothing.
+    """
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
 
 
 def deliver(protocol: Any, data: bytes, oneByte: bool) -> None:
