@@ -59,9 +59,11 @@ class Factory(WebSocketServerFactory):
         self.buffered: list[int] = []
         self.afterReads: list[int] = []
         self.lostAfterReads: list[bool] = []
+        self.built: list[Any] = []
 
     def buildProtocol(self, addr: Any) -> Any:
         connection = super().buildProtocol(addr)
+        self.built.append(connection)
         dataReceived = connection.dataReceived
         factory = self
 
@@ -188,6 +190,8 @@ class WriteTimingTests(TestCase):
         client.transport.write(client.codec.dataToSend())
         (reason,) = await client.lost
         self.assertEqual(factory.lostAfterReads, [True])
+        # Nothing is left to time: no timers object outlives the connection.
+        self.assertIsNone(factory.built[-1]._timers)
         self.assertTrue(reason.check(ConnectionDone), reason)
         # The server's close frame: FIN and opcode 8, and the code echoed.
         self.assertEqual(client.received, b"\x88\x02\x03\xe8")

@@ -137,7 +137,8 @@ class ConnectionEnding(protocol.Protocol):
             # With nothing left to send this ends the connection (and runs
             # connectionLost) before it returns.
             loseConnectionNow(transport)
-        self._timersToArm().boundEnding()
+        if not self._lost:
+            self._timersToArm().boundEnding()
 
     def _abortTransport(self) -> None:
         if self._lost or self.transport is None:
