@@ -187,6 +187,41 @@ class CompiledMaskTests(SynchronousTestCase):
         self.assertRaises(TypeError, self.cMask, b"data")
         self.assertRaises(TypeError, self.cMask, b"data", b"abcd", 0)
 
+    def test_prefix(self) -> None:
+        """
+        With a third argument, bytes, the result is that prefix followed by
+        the masked payload, for an empty payload, small ones, a sliced and
+        a strided view, and one masked with the GIL released; the pure-Python
+        C{maskAfter} gives the same.
+        """
+        prefix = b"\x82\xfe\x00\x10" + b"\x01\x02\x03\x04"
+        for n in (0, 1, 7, 125, 4099, 70_001):
+            data = self.random.randbytes(n)
+            key = self.randomKey()
+            expected = _mask._maskLarge(data, key) if n else b""
+            for head in (b"", prefix):
+                result = self.cMask(data, key, head)
+                self.assertIs(type(result), bytes)
+                self.assertEqual(result, head + expected, (n, head))
+                self.assertEqual(_mask._joinMasked(data, key, head), head + expected, n)
+        data = self.random.randbytes(4099)
+        key = self.randomKey()
+        self.assertEqual(self.cMask(memoryview(data)[3:], key, prefix),
+                         prefix + _mask._maskLarge(data[3:], key))
+        self.assertEqual(self.cMask(memoryview(data)[::3], key, prefix),
+                         prefix + _mask._maskLarge(data[::3], key))
+        self.assertIs(_mask.maskAfter, self.cMask)
+
+    def test_rejectsBadPrefix(self) -> None:
+        """
+        A prefix that is not bytes, or a fourth argument, raises
+        L{TypeError} naming what was wrong.
+        """
+        error = self.assertRaises(TypeError, self.cMask, b"data", b"abcd", bytearray(b"x"))
+        self.assertIn("prefix must be bytes, not bytearray", str(error))
+        error = self.assertRaises(TypeError, self.cMask, b"data", b"abcd", b"", b"")
+        self.assertIn("takes 2 or 3 arguments (4 given)", str(error))
+
     def test_publicMaskMatchesPurePython(self) -> None:
         """
         L{_mask.mask} and L{_mask.maskAt} give the same results as the

@@ -23,7 +23,7 @@ from ._hybiwire import (
     encodeClosePayload,
     header,
 )
-from ._mask import mask
+from ._mask import maskAfter
 
 if TYPE_CHECKING:
     from ._extensions import Extension
@@ -56,7 +56,7 @@ class HybiSender(Framer):
         n = len(payload)
         if self._isClient:
             key = self._nextMask()
-            self._out.append(header(b0, n, 0x80) + key + mask(payload, key))
+            self._out.append(maskAfter(payload, key, header(b0, n, 0x80) + key))
         elif n < JOIN_LIMIT:
             self._out.append(header(b0, n) + payload)
         else:

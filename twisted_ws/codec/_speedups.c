@@ -71,9 +71,12 @@ xorMask(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
 }
 
 PyDoc_STRVAR(mask_doc,
-"mask(data, key) -> bytes\n\n"
+"mask(data, key[, prefix]) -> bytes\n\n"
 "XOR data (any object supporting the buffer protocol) with the 4-byte\n"
-"masking key, repeated.  Masking and unmasking are the same operation.");
+"masking key, repeated.  Masking and unmasking are the same operation.\n"
+"With prefix (bytes), the result is prefix followed by the masked data,\n"
+"made in one allocation: a masked frame's header and key, then its\n"
+"payload, without a second copy of the payload to join them.");
 
 static PyObject *
 speedups_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -81,12 +84,25 @@ speedups_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer data, key;
     PyObject *result = NULL, *copy = NULL;
     unsigned char keyBytes[4];
+    const char *prefix = NULL;
+    Py_ssize_t prefixLength = 0;
+    unsigned char *out;
 
     (void)module;
-    if (nargs != 2) {
+    if (nargs != 2 && nargs != 3) {
         PyErr_Format(PyExc_TypeError,
-                     "mask() takes exactly 2 arguments (%zd given)", nargs);
+                     "mask() takes 2 or 3 arguments (%zd given)", nargs);
         return NULL;
+    }
+    if (nargs == 3) {
+        if (!PyBytes_Check(args[2])) {
+            PyErr_Format(PyExc_TypeError,
+                         "mask() prefix must be bytes, not %.100s",
+                         Py_TYPE(args[2])->tp_name);
+            return NULL;
+        }
+        prefix = PyBytes_AS_STRING(args[2]);
+        prefixLength = PyBytes_GET_SIZE(args[2]);
     }
     if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
         /*
@@ -119,17 +135,26 @@ speedups_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     memcpy(keyBytes, key.buf, 4);
 
-    result = PyBytes_FromStringAndSize(NULL, data.len);
+    if (data.len > PY_SSIZE_T_MAX - prefixLength) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, prefixLength + data.len);
     if (result == NULL) {
         goto done;
     }
+    out = (unsigned char *)PyBytes_AS_STRING(result);
+    if (prefixLength) {
+        memcpy(out, prefix, prefixLength);
+    }
+    out += prefixLength;
     if (data.len >= RELEASE_GIL_AT) {
         /*
          * The new bytes object is not yet visible to any other thread, and
          * the exported buffer keeps the input alive and, for a bytearray,
          * unresizable while the GIL is released.
          */
-        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(result);
+        unsigned char *dst = out;
         const unsigned char *src = (const unsigned char *)data.buf;
         Py_ssize_t n = data.len;
         Py_BEGIN_ALLOW_THREADS
@@ -137,8 +162,7 @@ speedups_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_END_ALLOW_THREADS
     }
     else {
-        xorMask((unsigned char *)PyBytes_AS_STRING(result),
-                (const unsigned char *)data.buf, data.len, keyBytes);
+        xorMask(out, (const unsigned char *)data.buf, data.len, keyBytes);
     }
 
 done:
