@@ -97,6 +97,7 @@ class HybiFramer(HybiMessageReader):
         self._fragmentSize = options.fragmentSize
         self._autoPong = options.autoPong
         self._extensions = extensions
+        self._sharedFrameKey = self._findPreparedKey()
         allowed = perFrame = 0
         for ext in extensions:
             allowed |= ext.rsvBits
@@ -111,9 +112,8 @@ class HybiFramer(HybiMessageReader):
         self._random = randomSource
         self._maskPool = b""
         self._buf = b""
-        # The message being received: its opcode (0 when none), RSV bits of its
-        # first frame, unmasked (and decompressed) parts, size so far, and
-        # UTF-8 validator.
+        # The message being received: its opcode (0 when none), RSV bits of its first
+        # frame, unmasked (and decompressed) parts, size so far, and UTF-8 validator.
         self._msgOpcode = 0
         self._msgRsv = 0
         self._msgParts: list = NO_PARTS

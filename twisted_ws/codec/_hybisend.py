@@ -37,13 +37,22 @@ class HybiSender(Framer):
     which sets the attributes they use.
     """
 
-    __slots__ = ("_isClient", "_fragmentSize", "_extensions", "_perFrameBits", "_random", "_maskPool")
+    __slots__ = (
+        "_isClient",
+        "_fragmentSize",
+        "_extensions",
+        "_perFrameBits",
+        "_random",
+        "_maskPool",
+        "_sharedFrameKey",
+    )
     _isClient: bool
     _fragmentSize: int | None
     _extensions: tuple[Extension, ...]
     _perFrameBits: int
     _random: Callable[[int], bytes]
     _maskPool: bytes
+    _sharedFrameKey: tuple | None
 
     def _nextMask(self) -> bytes:
         pool = self._maskPool
@@ -166,8 +175,13 @@ class HybiSender(Framer):
         the same way on every connection with the same settings; L{None}
         for a client (which masks), with outgoing fragmentation, or with an
         extension whose encoding depends on what was sent before (context
-        takeover).
+        takeover).  A broadcast asks once per receiver, and the answer
+        cannot change (the settings are the connection's for its life): it
+        is worked out once, by L{_findPreparedKey}.
         """
+        return self._sharedFrameKey
+
+    def _findPreparedKey(self) -> tuple | None:
         if self._isClient or self._fragmentSize is not None:
             return None
         if not self._extensions:
